@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cairn needs to build, test and benchmark, when any is missing.
+# Safe to run again: with everything present it only asks dpkg and returns.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev libinotifytools0-dev
+  libxxhash-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,69 @@
+#include "cairn/storage/array.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "cairn/utils/status_macros.h"
+
+namespace cairn {
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+absl::StatusOr<std::shared_ptr<void>> AlignedBuffer(uint64_t bytes) {
+  // aligned_alloc needs a size that is a multiple of the alignment, and a non-zero one.
+  const uint64_t rounded = (std::max<uint64_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  void* memory = std::aligned_alloc(kAlignment, rounded);
+  if (memory == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+  }
+  return std::shared_ptr<void>(memory, [](void* p) { std::free(p); });
+}
+
+}  // namespace
+
+Array::Array() : Array(DType::kFloat32, Shape{0}, nullptr, nullptr, false) {}
+
+absl::StatusOr<Array> ArrayAllocator::AllocateUninitialized(DType dtype, Shape shape) {
+  CAIRN_ASSIGN_OR_RETURN(const uint64_t bytes, ByteSize(dtype, shape));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<void> buffer, AlignedBuffer(bytes));
+  void* data = buffer.get();
+  return Array(dtype, std::move(shape), std::move(buffer), data, /*writable=*/true);
+}
+
+absl::StatusOr<Array> Array::Allocate(DType dtype, Shape shape) {
+  CAIRN_ASSIGN_OR_RETURN(Array array, ArrayAllocator::AllocateUninitialized(dtype, std::move(shape)));
+  std::memset(array.mutable_data(), 0, array.byte_size());
+  return array;
+}
+
+Array Array::Borrow(DType dtype, Shape shape, const void* data) {
+  return Array(dtype, std::move(shape), nullptr, data, /*writable=*/false);
+}
+
+Array Array::BorrowMutable(DType dtype, Shape shape, void* data) {
+  return Array(dtype, std::move(shape), nullptr, data, /*writable=*/true);
+}
+
+absl::StatusOr<Array> Array::Copy() const {
+  CAIRN_ASSIGN_OR_RETURN(Array copy, ArrayAllocator::AllocateUninitialized(dtype_, shape_));
+  if (byte_size() > 0) std::memcpy(copy.mutable_data(), data_, byte_size());
+  copy.placement_ = placement_;
+  return copy;
+}
+
+uint64_t Array::num_elements() const {
+  // Shapes are validated on every path that builds a usable array; an invalid one counts as 0.
+  absl::StatusOr<uint64_t> count = NumElements(shape_);
+  return count.ok() ? *count : 0;
+}
+
+bool Array::ContentEquals(const Array& other) const {
+  if (dtype_ != other.dtype_ || shape_ != other.shape_) return false;
+  const uint64_t bytes = byte_size();
+  return bytes == 0 || std::memcmp(data_, other.data_, bytes) == 0;
+}
+
+}  // namespace cairn

@@ -1,0 +1,163 @@
+#include "cairn/storage/internal/array_read.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/storage/internal/box_copy.h"
+#include "cairn/storage/internal/chunk_codec.h"
+#include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/utils/checksum.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+
+namespace cairn {
+namespace {
+
+Shape ToShape(const google::protobuf::RepeatedField<uint64_t>& dims) {
+  return Shape(dims.begin(), dims.end());
+}
+
+// An n-d box in global coordinates.
+struct Box {
+  Shape origin;
+  Shape extent;
+};
+
+// The intersection of two boxes of equal rank; false when it is empty. Rank-0 boxes (scalars)
+// always intersect.
+bool Intersect(const Box& a, const Box& b, Box* out) {
+  const size_t rank = a.origin.size();
+  out->origin.resize(rank);
+  out->extent.resize(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t begin = std::max(a.origin[d], b.origin[d]);
+    const int64_t end = std::min(a.origin[d] + a.extent[d], b.origin[d] + b.extent[d]);
+    if (end <= begin) return false;
+    out->origin[d] = begin;
+    out->extent[d] = end - begin;
+  }
+  return true;
+}
+
+uint64_t Volume(const Shape& extent) {
+  uint64_t v = 1;
+  for (int64_t e : extent) v *= static_cast<uint64_t>(e);
+  return v;
+}
+
+// The box chunk `c` of `shard` occupies in the global array.
+Box ChunkBox(const format::ArrayLeaf& leaf, const format::Shard& shard, int c) {
+  Box box{ToShape(shard.origin()), ToShape(shard.shape())};
+  if (!box.extent.empty()) {
+    const RowRange rows = ChunkRowRange(box.extent, leaf.chunk_rows(), c);
+    box.origin[0] += static_cast<int64_t>(rows.begin);
+    box.extent[0] = static_cast<int64_t>(rows.size());
+  }
+  return box;
+}
+
+absl::Status ReadFully(const ReadableFile& file, uint64_t offset, uint64_t size, char* out) {
+  CAIRN_ASSIGN_OR_RETURN(const size_t n, file.ReadAt(offset, size, out));
+  if (n != size) {
+    return absl::DataLossError(absl::StrCat(file.path(), " ends at byte ", offset + n,
+                                            " inside a chunk that should end at ", offset + size,
+                                            ": the data file is truncated"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<const ReadableFile*> DataFiles::Get(uint32_t file) {
+  absl::MutexLock lock(&mu_);
+  if (files_[file] == nullptr) {
+    const format::DataFile& record = index_.data_files(file);
+    const std::string path = JoinPath(data_dir_, record.name());
+    absl::StatusOr<std::unique_ptr<ReadableFile>> opened = fs_.NewReadableFile(path);
+    if (absl::IsNotFound(opened.status())) {
+      return absl::DataLossError(absl::StrCat("data file ", path, " is missing"));
+    }
+    CAIRN_RETURN_IF_ERROR(opened.status());
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t size, (*opened)->Size());
+    if (size < record.size()) {
+      return absl::DataLossError(absl::StrCat("data file ", path, " has ", size,
+                                              " bytes but the index expects ", record.size(),
+                                              ": it is truncated"));
+    }
+    files_[file] = std::move(opened).value();
+  }
+  return files_[file].get();
+}
+
+void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
+                    const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered) {
+  const Box region{origin, destination.shape()};
+  uint64_t covered = 0;
+  for (const format::Shard& shard : leaf.shards()) {
+    Box piece;
+    if (!Intersect(Box{ToShape(shard.origin()), ToShape(shard.shape())}, region, &piece)) continue;
+    covered += Volume(piece.extent);
+    for (int c = 0; c < shard.chunks_size(); ++c) {
+      Box part;
+      if (!Intersect(ChunkBox(leaf, shard, c), region, &part)) continue;
+      reads->push_back(ChunkRead{&leaf, &shard, c, destination, origin, path});
+    }
+  }
+  *fully_covered = leaf.shards_size() == 1 && covered == Volume(region.extent);
+}
+
+absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
+  const format::ArrayLeaf& leaf = *read.leaf;
+  const format::Chunk& chunk = read.shard->chunks(read.chunk);
+  CAIRN_ASSIGN_OR_RETURN(const ReadableFile* file, files.Get(chunk.file()));
+  const std::string context = absl::StrCat(file->path(), " (", read.path, ")");
+  const DType stored = static_cast<DType>(leaf.stored_dtype());
+  const Array& dst = read.destination;
+  const Box chunk_box = ChunkBox(leaf, *read.shard, read.chunk);
+  const Box region{read.region_origin, dst.shape()};
+  Box part;
+  Intersect(chunk_box, region, &part);  // non-empty: the read was planned for it
+  const uint64_t raw_size = Volume(chunk_box.extent) * DTypeSize(stored);
+
+  // The chunk lands whole and contiguous in the destination when it is needed whole and the
+  // destination's rows are the chunk's rows: then it is read straight into place.
+  bool direct = leaf.compression() == format::COMPRESSION_NONE && stored == dst.dtype() &&
+                part.extent == chunk_box.extent;
+  for (size_t d = 1; direct && d < part.extent.size(); ++d) {
+    direct = dst.shape()[d] == part.extent[d];
+  }
+  if (direct) {
+    uint64_t offset_elements = 0;
+    if (!part.origin.empty()) {
+      offset_elements = static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
+                        (Volume(dst.shape()) / static_cast<uint64_t>(dst.shape()[0]));
+    }
+    char* out = static_cast<char*>(dst.mutable_data()) + offset_elements * DTypeSize(stored);
+    CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, out));
+    return DecodeChunk(absl::string_view(out, raw_size), false, chunk.checksum(), raw_size, out,
+                       context);
+  }
+
+  std::unique_ptr<char[]> stored_bytes(new char[chunk.stored_size()]);
+  CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), chunk.stored_size(), stored_bytes.get()));
+  std::unique_ptr<char[]> decoded;
+  const char* raw = stored_bytes.get();
+  if (leaf.compression() != format::COMPRESSION_NONE) {
+    decoded.reset(new char[raw_size]);
+    raw = decoded.get();
+  }
+  CAIRN_RETURN_IF_ERROR(DecodeChunk(absl::string_view(stored_bytes.get(), chunk.stored_size()),
+                                    leaf.compression() != format::COMPRESSION_NONE,
+                                    chunk.checksum(), raw_size, const_cast<char*>(raw), context));
+  Shape src_origin(part.origin.size()), dst_origin(part.origin.size());
+  for (size_t d = 0; d < part.origin.size(); ++d) {
+    src_origin[d] = part.origin[d] - chunk_box.origin[d];
+    dst_origin[d] = part.origin[d] - region.origin[d];
+  }
+  CopyBox(BoxView{raw, stored, chunk_box.extent, src_origin},
+          BoxView{dst.mutable_data(), dst.dtype(), dst.shape(), dst_origin}, part.extent);
+  return absl::OkStatus();
+}
+
+}  // namespace cairn

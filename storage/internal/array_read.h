@@ -1,0 +1,57 @@
+// Reading one array (or a region of it) from the chunks the index lists: the plan of chunk reads
+// a request needs, and their execution into the result's memory.
+#ifndef CAIRN_STORAGE_INTERNAL_ARRAY_READ_H_
+#define CAIRN_STORAGE_INTERNAL_ARRAY_READ_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cairn/storage/array.h"
+#include "cairn/storage/index.pb.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+
+// Opens the data files of one index on first use and checks their sizes against it.
+class DataFiles {
+ public:
+  DataFiles(Filesystem& fs, std::string data_dir, const format::TreeIndex& index)
+      : fs_(fs), data_dir_(std::move(data_dir)), index_(index), files_(index.data_files_size()) {}
+
+  absl::StatusOr<const ReadableFile*> Get(uint32_t file);
+
+ private:
+  Filesystem& fs_;
+  const std::string data_dir_;
+  const format::TreeIndex& index_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<ReadableFile>> files_ ABSL_GUARDED_BY(mu_);
+};
+
+// One chunk read into a region of a destination array.
+struct ChunkRead {
+  const format::ArrayLeaf* leaf;
+  const format::Shard* shard;
+  int chunk;
+  Array destination;     // shares the result's memory
+  Shape region_origin;   // where the destination starts in the global array
+  std::string path;      // key path, for messages
+};
+
+// Appends to `reads` every chunk read that fills `destination`, which holds the region of the
+// global array starting at `origin`. Sets `*fully_covered` when the stored shards cover every
+// element of the region exactly once (otherwise the caller zero-fills first).
+void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
+                    const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered);
+
+// Reads, verifies and places one chunk.
+absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files);
+
+}  // namespace cairn
+
+#endif  // CAIRN_STORAGE_INTERNAL_ARRAY_READ_H_

@@ -1,0 +1,298 @@
+#include "cairn/storage/internal/index_file.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "cairn/storage/dtype.h"
+#include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/storage/pytree_store.h"
+#include "cairn/storage/shape.h"
+#include "cairn/utils/checksum.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "nlohmann/json.hpp"
+
+namespace cairn {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
+// Nesting allowed when parsing: each tree level costs two messages (Node and Dict/Sequence).
+constexpr int kProtoRecursionLimit = 1000;
+
+void PutU32(char* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void PutU64(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint32_t GetU32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
+  return v;
+}
+uint64_t GetU64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(in[i])} << (8 * i);
+  return v;
+}
+
+bool IsPlainFileName(absl::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status Corrupt(const std::string& file, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("corrupt index ", file, ": ", what));
+}
+
+Shape ToShape(const google::protobuf::RepeatedField<uint64_t>& dims) {
+  Shape shape;
+  shape.reserve(dims.size());
+  for (uint64_t d : dims) shape.push_back(static_cast<int64_t>(d));
+  return shape;
+}
+
+// Validates the nodes below `node`; `path` names it in messages.
+class IndexValidator {
+ public:
+  IndexValidator(const format::TreeIndex& index, const std::string& file)
+      : index_(index), file_(file) {}
+
+  absl::Status Node(const format::Node& node, const KeyPath& path) {
+    switch (node.kind_case()) {
+      case format::Node::kDict: {
+        const format::Dict& dict = node.dict();
+        if (dict.keys_size() != dict.values_size()) {
+          return Corrupt(file_, absl::StrCat("dict at ", path.ToString(), " has ",
+                                             dict.keys_size(), " keys but ", dict.values_size(),
+                                             " values"));
+        }
+        absl::flat_hash_set<absl::string_view> seen;
+        for (int i = 0; i < dict.keys_size(); ++i) {
+          const KeyPath child = path.Child(dict.keys(i));
+          absl::Status key_status = ValidateDictKey(dict.keys(i), child.ToString());
+          if (!key_status.ok()) return Corrupt(file_, key_status.message());
+          if (!seen.insert(dict.keys(i)).second) {
+            return Corrupt(file_, absl::StrCat("duplicate key at ", child.ToString()));
+          }
+          CAIRN_RETURN_IF_ERROR(Node(dict.values(i), child));
+        }
+        return absl::OkStatus();
+      }
+      case format::Node::kList:
+      case format::Node::kTuple: {
+        const format::Sequence& seq =
+            node.kind_case() == format::Node::kList ? node.list() : node.tuple();
+        for (int i = 0; i < seq.items_size(); ++i) {
+          CAIRN_RETURN_IF_ERROR(Node(seq.items(i), path.Child(static_cast<size_t>(i))));
+        }
+        return absl::OkStatus();
+      }
+      case format::Node::kArray:
+        return Array(node.array(), path);
+      case format::Node::KIND_NOT_SET:
+        return Corrupt(file_, absl::StrCat("node at ", path.ToString(), " has no kind"));
+      default:
+        return absl::OkStatus();  // scalars and None carry no numbers to check
+    }
+  }
+
+ private:
+  absl::Status Array(const format::ArrayLeaf& array, const KeyPath& path) {
+    const std::string where = path.ToString();
+    if (!IsValidDType(static_cast<int>(array.dtype())) ||
+        !IsValidDType(static_cast<int>(array.stored_dtype()))) {
+      return Corrupt(file_, absl::StrCat("unknown dtype at ", where));
+    }
+    const DType stored = static_cast<DType>(array.stored_dtype());
+    const Shape global = ToShape(array.global_shape());
+    for (uint64_t d : array.global_shape()) {
+      if (d > (uint64_t{1} << 62)) return Corrupt(file_, absl::StrCat("bad shape at ", where));
+    }
+    if (!ByteSize(stored, global).ok() ||
+        !ByteSize(static_cast<DType>(array.dtype()), global).ok()) {
+      return Corrupt(file_, absl::StrCat("shape ", ShapeToString(global), " at ", where,
+                                         " has a byte size that overflows"));
+    }
+    if (array.chunk_rows() == 0) return Corrupt(file_, absl::StrCat("zero chunk rows at ", where));
+    if (array.compression() != format::COMPRESSION_NONE &&
+        array.compression() != format::COMPRESSION_ZSTD) {
+      return Corrupt(file_, absl::StrCat("unknown compression at ", where));
+    }
+    for (const format::Shard& shard : array.shards()) {
+      CAIRN_RETURN_IF_ERROR(Shard(array, shard, global, stored, where));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Shard(const format::ArrayLeaf& array, const format::Shard& shard,
+                     const Shape& global, DType stored, const std::string& where) {
+    if (shard.origin_size() != static_cast<int>(global.size()) ||
+        shard.shape_size() != static_cast<int>(global.size())) {
+      return Corrupt(file_, absl::StrCat("shard rank differs from the array's at ", where));
+    }
+    for (size_t d = 0; d < global.size(); ++d) {
+      const uint64_t origin = shard.origin(d);
+      const uint64_t extent = shard.shape(d);
+      if (origin > static_cast<uint64_t>(global[d]) ||
+          extent > static_cast<uint64_t>(global[d]) - origin) {
+        return Corrupt(file_, absl::StrCat("shard lies outside the array at ", where));
+      }
+    }
+    if (shard.process_index() >= index_.process_count()) {
+      return Corrupt(file_, absl::StrCat("shard of an unknown process at ", where));
+    }
+    const Shape shape = ToShape(shard.shape());
+    const uint64_t expected_chunks = NumChunks(shape, array.chunk_rows());
+    if (static_cast<uint64_t>(shard.chunks_size()) != expected_chunks) {
+      return Corrupt(file_, absl::StrCat("shard at ", where, " has ", shard.chunks_size(),
+                                         " chunks, expected ", expected_chunks));
+    }
+    const uint64_t row_bytes = RowElements(shape) * DTypeSize(stored);
+    for (int c = 0; c < shard.chunks_size(); ++c) {
+      const format::Chunk& chunk = shard.chunks(c);
+      if (chunk.file() >= static_cast<uint32_t>(index_.data_files_size())) {
+        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", where, " names no data file"));
+      }
+      const uint64_t file_size = index_.data_files(chunk.file()).size();
+      if (chunk.offset() > file_size || chunk.stored_size() > file_size - chunk.offset()) {
+        return Corrupt(file_,
+                       absl::StrCat("chunk ", c, " at ", where, " lies outside its data file"));
+      }
+      const uint64_t raw = ChunkRowRange(shape, array.chunk_rows(), c).size() * row_bytes;
+      if (array.compression() == format::COMPRESSION_NONE ? chunk.stored_size() != raw
+                                                          : (raw > 0 && chunk.stored_size() == 0)) {
+        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", where, " has size ",
+                                           chunk.stored_size(), " for ", raw, " bytes of data"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const format::TreeIndex& index_;
+  const std::string& file_;
+};
+
+}  // namespace
+
+absl::Status ValidateDictKey(absl::string_view key, absl::string_view path) {
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat("empty dict key at ", path));
+  if (key == "." || key == ".." || key.find('/') != absl::string_view::npos ||
+      key.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dict key at ", path, " is not allowed: keys may not be '.', '..' or contain '/' or NUL"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string& file) {
+  if (index.format_version() != kTreeFormatVersion) {
+    return Corrupt(file, absl::StrCat("format version ", index.format_version(),
+                                      " in the index differs from its header"));
+  }
+  if (index.layout() != format::LAYOUT_AGGREGATED && index.layout() != format::LAYOUT_PER_LEAF) {
+    return Corrupt(file, "unknown layout");
+  }
+  if (index.process_count() == 0) return Corrupt(file, "process count is zero");
+  absl::flat_hash_set<absl::string_view> names;
+  for (const format::DataFile& data_file : index.data_files()) {
+    if (!IsPlainFileName(data_file.name())) {
+      return Corrupt(file, absl::StrCat("data file name '", absl::CHexEscape(data_file.name()),
+                                        "' is not a plain file name"));
+    }
+    if (!names.insert(data_file.name()).second) {
+      return Corrupt(file, absl::StrCat("data file ", data_file.name(), " is listed twice"));
+    }
+    if (data_file.process_index() >= index.process_count()) {
+      return Corrupt(file, absl::StrCat("data file ", data_file.name(), " of an unknown process"));
+    }
+  }
+  if (!index.custom_metadata_json().empty() &&
+      !nlohmann::json::accept(index.custom_metadata_json())) {
+    return Corrupt(file, "custom metadata is not valid JSON");
+  }
+  if (!index.has_root()) return Corrupt(file, "no root node");
+  return IndexValidator(index, file).Node(index.root(), KeyPath());
+}
+
+absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
+                            const format::TreeIndex& index, bool sync) {
+  std::string payload;
+  if (!index.SerializeToString(&payload)) {
+    return absl::InternalError(absl::StrCat("cannot serialise the index for ", dir));
+  }
+  std::string contents(kIndexHeaderSize, '\0');
+  std::memcpy(&contents[0], kMagic, sizeof(kMagic));
+  PutU32(&contents[8], kTreeFormatVersion);
+  PutU32(&contents[12], 0);  // flags, reserved
+  PutU64(&contents[16], payload.size());
+  PutU64(&contents[24], Checksum64(payload));
+  PutU64(&contents[32], Checksum64(contents.data(), 32));
+  contents += payload;
+
+  const std::string final_path = JoinPath(dir, kTreeIndexFileName);
+  const std::string temp_path = final_path + ".tmp";
+  CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, temp_path, contents, sync));
+  CAIRN_RETURN_IF_ERROR(fs.Rename(temp_path, final_path));
+  if (sync) CAIRN_RETURN_IF_ERROR(fs.SyncDir(dir));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<format::TreeIndex> ReadIndexFile(Filesystem& fs, const std::string& dir,
+                                                uint64_t max_bytes) {
+  const std::string path = JoinPath(dir, kTreeIndexFileName);
+  CAIRN_ASSIGN_OR_RETURN(const std::string contents,
+                         ReadFileToString(fs, path, max_bytes + kIndexHeaderSize));
+  if (contents.size() < kIndexHeaderSize) {
+    return Corrupt(path, absl::StrCat("the file has ", contents.size(),
+                                      " bytes, fewer than its header's ", kIndexHeaderSize));
+  }
+  if (std::memcmp(contents.data(), kMagic, sizeof(kMagic)) != 0) {
+    return Corrupt(path, "it does not start with the cairn index magic");
+  }
+  if (GetU64(&contents[32]) != Checksum64(contents.data(), 32)) {
+    return Corrupt(path, "header checksum mismatch");
+  }
+  const uint32_t version = GetU32(&contents[8]);
+  if (version > kTreeFormatVersion || version == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has format version ", version, "; this build of cairn reads versions 1 to ",
+        kTreeFormatVersion, ": upgrade cairn to read it"));
+  }
+  const uint64_t payload_size = GetU64(&contents[16]);
+  if (payload_size != contents.size() - kIndexHeaderSize) {
+    return Corrupt(path, absl::StrCat("the header announces ", payload_size,
+                                      " payload bytes but the file holds ",
+                                      contents.size() - kIndexHeaderSize, " (truncated?)"));
+  }
+  if (payload_size > static_cast<uint64_t>(INT32_MAX)) {
+    return Corrupt(path, "the payload is larger than 2 GiB");
+  }
+  const char* payload = contents.data() + kIndexHeaderSize;
+  if (GetU64(&contents[24]) != Checksum64(payload, payload_size)) {
+    return Corrupt(path, "payload checksum mismatch");
+  }
+  format::TreeIndex index;
+  google::protobuf::io::ArrayInputStream stream(payload, static_cast<int>(payload_size));
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetRecursionLimit(kProtoRecursionLimit);
+  if (!index.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+    return Corrupt(path, "the payload does not parse");
+  }
+  CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(index, path));
+  return index;
+}
+
+}  // namespace cairn

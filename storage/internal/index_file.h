@@ -1,0 +1,41 @@
+// Reading and writing the store's index file: a fixed header (magic, version, sizes, checksums)
+// followed by the serialised TreeIndex. Everything read is checked before it is trusted.
+#ifndef CAIRN_STORAGE_INTERNAL_INDEX_FILE_H_
+#define CAIRN_STORAGE_INTERNAL_INDEX_FILE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cairn/storage/index.pb.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+
+// The newest format this build writes and reads (docs/FORMAT.md, "Versions").
+inline constexpr uint32_t kTreeFormatVersion = 1;
+inline constexpr size_t kIndexHeaderSize = 40;
+
+// Writes the index to `<dir>/_CAIRN_INDEX` through a temporary file and a rename, so that a
+// crash leaves either no index or a complete one; with `sync`, file and directory are fsynced.
+absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
+                            const format::TreeIndex& index, bool sync);
+
+// Reads, checks (header, checksums, size limit) and parses `<dir>/_CAIRN_INDEX`, then validates
+// every field (ValidateTreeIndex). DataLoss for corruption, FailedPrecondition for a newer
+// format, NotFound when there is no index.
+absl::StatusOr<format::TreeIndex> ReadIndexFile(Filesystem& fs, const std::string& dir,
+                                                uint64_t max_bytes);
+
+// Checks every number and name in `index` so that loaders can trust it: dtypes, shapes and
+// their byte sizes, chunk counts and extents within their files, file names, dict keys. `file`
+// names the index in messages.
+absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string& file);
+
+// Checks a dict key: non-empty, no '/', no NUL, not "." or "..". `path` is the key's own path.
+absl::Status ValidateDictKey(absl::string_view key, absl::string_view path);
+
+}  // namespace cairn
+
+#endif  // CAIRN_STORAGE_INTERNAL_INDEX_FILE_H_

@@ -1,0 +1,152 @@
+#include "cairn/storage/internal/save_plan.h"
+
+#include <memory>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/storage/internal/index_file.h"
+#include "cairn/utils/status_macros.h"
+
+namespace cairn {
+namespace {
+
+// Deeper trees than this are refused at save so that every saved tree parses again.
+constexpr int kMaxTreeDepth = 200;
+constexpr int kMinZstdLevel = 1;
+constexpr int kMaxZstdLevel = 22;
+
+absl::Status Invalid(const KeyPath& path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("cannot save ", path.ToString(), ": ", what));
+}
+
+class Planner {
+ public:
+  Planner(const StoreSaveOptions& options, int process_index, SavePlan* plan)
+      : options_(options), process_index_(process_index), plan_(plan) {}
+
+  absl::Status Node(const Tree& tree, const KeyPath& path, int depth, format::Node* out) {
+    if (depth > kMaxTreeDepth) {
+      return Invalid(path, absl::StrCat("the tree is nested deeper than ", kMaxTreeDepth));
+    }
+    switch (tree.kind()) {
+      case Tree::Kind::kNone: out->mutable_none(); return absl::OkStatus();
+      case Tree::Kind::kDict: {
+        format::Dict* dict = out->mutable_dict();
+        absl::flat_hash_set<absl::string_view> seen;
+        for (size_t i = 0; i < tree.size(); ++i) {
+          const std::string& key = tree.keys()[i];
+          const KeyPath child = path.Child(key);
+          CAIRN_RETURN_IF_ERROR(ValidateDictKey(key, child.ToString()));
+          if (!seen.insert(key).second) return Invalid(child, "duplicate dict key");
+          dict->add_keys(key);
+          CAIRN_RETURN_IF_ERROR(Node(tree[i], child, depth + 1, dict->add_values()));
+        }
+        return absl::OkStatus();
+      }
+      case Tree::Kind::kList:
+      case Tree::Kind::kTuple: {
+        format::Sequence* seq =
+            tree.kind() == Tree::Kind::kList ? out->mutable_list() : out->mutable_tuple();
+        for (size_t i = 0; i < tree.size(); ++i) {
+          CAIRN_RETURN_IF_ERROR(Node(tree[i], path.Child(i), depth + 1, seq->add_items()));
+        }
+        return absl::OkStatus();
+      }
+      case Tree::Kind::kArray: return ArrayNode(tree.array(), path, out->mutable_array());
+      case Tree::Kind::kInt: out->set_int_value(tree.int_value()); return absl::OkStatus();
+      case Tree::Kind::kDouble: out->set_double_value(tree.double_value()); return absl::OkStatus();
+      case Tree::Kind::kBool: out->set_bool_value(tree.bool_value()); return absl::OkStatus();
+      case Tree::Kind::kString: out->set_string_value(tree.string_value()); return absl::OkStatus();
+      case Tree::Kind::kBytes: out->set_bytes_value(tree.string_value()); return absl::OkStatus();
+      default:
+        return Invalid(path, absl::StrCat("a ", TreeKindName(tree.kind()),
+                                          " describes what to load; it cannot be saved"));
+    }
+  }
+
+ private:
+  absl::Status ArrayNode(const Array& array, const KeyPath& path, format::ArrayLeaf* leaf) {
+    if (!IsValidDType(static_cast<int>(array.dtype()))) return Invalid(path, "invalid dtype");
+    absl::StatusOr<uint64_t> bytes = ByteSize(array.dtype(), array.shape());
+    if (!bytes.ok()) return Invalid(path, bytes.status().message());
+    if (*bytes > 0 && array.data() == nullptr) return Invalid(path, "the array has no data");
+
+    Shape origin(array.rank(), 0);
+    const Shape& global = array.global_shape();
+    if (array.placement()) {
+      origin = array.placement()->origin;
+      if (global.size() != array.shape().size() || origin.size() != array.shape().size()) {
+        return Invalid(path, absl::StrCat("its placement's global shape ", ShapeToString(global),
+                                          " and origin ", ShapeToString(origin),
+                                          " must have the array's rank ", array.rank()));
+      }
+      for (size_t d = 0; d < global.size(); ++d) {
+        if (origin[d] < 0 || global[d] < 0 || origin[d] > global[d] ||
+            array.shape()[d] > global[d] - origin[d]) {
+          return Invalid(path, absl::StrCat("the piece ", ShapeToString(array.shape()), " at ",
+                                            ShapeToString(origin), " does not fit in ",
+                                            ShapeToString(global)));
+        }
+      }
+    }
+
+    ArrayStorageOptions custom;
+    if (options_.storage_options) custom = options_.storage_options(path, array);
+    const DType stored = custom.dtype.value_or(array.dtype());
+    absl::Status castable = CheckCastable(array.dtype(), stored);
+    if (!castable.ok()) return Invalid(path, castable.message());
+    const bool compress = custom.compress.value_or(options_.compress);
+    const int level = custom.compression_level.value_or(options_.compression_level);
+    if (compress && (level < kMinZstdLevel || level > kMaxZstdLevel)) {
+      return Invalid(path, absl::StrCat("zstd level ", level, " is outside [", kMinZstdLevel, ", ",
+                                        kMaxZstdLevel, "]"));
+    }
+    const uint64_t chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
+    if (chunk_bytes == 0) return Invalid(path, "chunk size must be positive");
+    const uint64_t row_bytes = RowElements(array.shape()) * DTypeSize(stored);
+    const uint64_t chunk_rows = std::max<uint64_t>(1, row_bytes == 0 ? 1 : chunk_bytes / row_bytes);
+
+    leaf->set_dtype(static_cast<uint32_t>(array.dtype()));
+    leaf->set_stored_dtype(static_cast<uint32_t>(stored));
+    for (int64_t d : global) leaf->add_global_shape(static_cast<uint64_t>(d));
+    leaf->set_chunk_rows(chunk_rows);
+    leaf->set_compression(compress ? format::COMPRESSION_ZSTD : format::COMPRESSION_NONE);
+    leaf->set_compression_level(compress ? level : 0);
+    format::Shard* shard = leaf->add_shards();
+    for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
+    for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
+    shard->set_process_index(static_cast<uint32_t>(process_index_));
+    plan_->pieces.push_back(
+        ArrayPiece{path.ToString(), &array, leaf, shard, stored, compress, level, chunk_rows});
+    return absl::OkStatus();
+  }
+
+  const StoreSaveOptions& options_;
+  const int process_index_;
+  SavePlan* plan_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
+                                                    const StoreSaveOptions& options,
+                                                    int process_index, int process_count) {
+  auto plan = std::make_unique<SavePlan>();
+  format::TreeIndex& index = plan->index;
+  index.set_format_version(kTreeFormatVersion);
+  index.set_writer("cairn " CAIRN_VERSION);
+  index.set_process_count(static_cast<uint32_t>(process_count));
+  index.set_layout(options.layout == StoreLayout::kPerLeaf ? format::LAYOUT_PER_LEAF
+                                                           : format::LAYOUT_AGGREGATED);
+  if (!options.custom_metadata.is_null()) {
+    // Replacing invalid UTF-8 instead of throwing: nothing throws across cairn's API.
+    index.set_custom_metadata_json(
+        options.custom_metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  Planner planner(options, process_index, plan.get());
+  CAIRN_RETURN_IF_ERROR(planner.Node(tree, KeyPath(), 0, index.mutable_root()));
+  return plan;
+}
+
+}  // namespace cairn

@@ -1,0 +1,108 @@
+// The pytree array store: saves ONE tree into ONE directory, loads it back (whole or in part,
+// cast, padded or truncated) and describes it without reading array bytes.
+//
+// This layer knows nothing of steps or commits: it writes the directory it is given. The
+// checkpoint layer (steps/) makes a save atomic by writing into a temporary directory.
+#ifndef CAIRN_STORAGE_PYTREE_STORE_H_
+#define CAIRN_STORAGE_PYTREE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cairn/storage/key_path.h"
+#include "cairn/storage/tree.h"
+#include "nlohmann/json.hpp"
+
+namespace cairn {
+
+class Filesystem;
+class Coordinator;
+class ThreadPool;
+
+// How array bytes are laid out in files (Orbax's use_ocdbt switch). Both load the same way.
+enum class StoreLayout {
+  kAggregated,  // a few large data files per process (the default)
+  kPerLeaf,     // one data file per array piece; can suit huge stacked models
+};
+
+// Per-array storage choices; unset fields fall back to StoreSaveOptions' defaults.
+struct ArrayStorageOptions {
+  std::optional<DType> dtype;             // the dtype written to disk (float32 as bfloat16, say)
+  std::optional<bool> compress;           // zstd on or off
+  std::optional<int> compression_level;   // zstd level, 1 to 19
+  std::optional<uint64_t> chunk_bytes;    // target bytes per chunk
+};
+
+struct StoreSaveOptions {
+  StoreLayout layout = StoreLayout::kAggregated;
+  bool compress = false;
+  int compression_level = 1;
+  uint64_t chunk_bytes = uint64_t{8} << 20;
+  // Called once per array with its key path; its fields override the defaults above, like
+  // Orbax's scoped storage options. Leave empty for the defaults everywhere.
+  std::function<ArrayStorageOptions(const KeyPath&, const Array&)> storage_options;
+  // Any JSON document, stored with the tree and returned by ReadTreeMetadata.
+  nlohmann::json custom_metadata;
+  // fsync data and index before returning. Only turn off for scratch data.
+  bool sync = true;
+
+  Filesystem* filesystem = nullptr;    // default: Filesystem::Default()
+  Coordinator* coordinator = nullptr;  // default: a single process
+  ThreadPool* pool = nullptr;          // default: ThreadPool::Shared()
+  int parallelism = 0;                 // threads used at once; 0: the pool's size
+};
+
+struct StoreLoadOptions {
+  // Let a requested shape differ from the stored one: missing elements are zero, extra ones are
+  // dropped. Off, a mismatch is an error.
+  bool enable_padding_and_truncation = false;
+  // Let dict keys of the checkpoint be absent from the abstract tree: they are skipped (not
+  // read) instead of failing the load as a structure mismatch.
+  bool partial = false;
+  // Refuse an index larger than this (a corrupt or hostile size is not trusted).
+  uint64_t max_index_bytes = uint64_t{1} << 30;
+
+  Filesystem* filesystem = nullptr;
+  ThreadPool* pool = nullptr;
+  int parallelism = 0;
+};
+
+// What ReadTreeMetadata returns. `tree` is an abstract tree: arrays are ArraySpecs with dtype,
+// shape and storage info, scalars are type-only leaves. It can be passed to LoadTree as is.
+struct StoreMetadata {
+  Tree tree;
+  nlohmann::json custom_metadata;
+  uint32_t format_version = 0;
+  StoreLayout layout = StoreLayout::kAggregated;
+  std::string writer;
+  uint64_t data_bytes = 0;  // bytes of all data files
+};
+
+// Saves `tree` into `dir`, creating it (and missing parents). `dir` must be absent or empty.
+absl::Status SaveTree(const std::string& dir, const Tree& tree,
+                      const StoreSaveOptions& options = StoreSaveOptions());
+
+// Loads from `dir` what `abstract` asks for (Tree::AsSaved() for everything as saved). The
+// result mirrors `abstract`'s structure; placeholders stay placeholders and are never read.
+absl::StatusOr<Tree> LoadTree(const std::string& dir, const Tree& abstract = Tree::AsSaved(),
+                              const StoreLoadOptions& options = StoreLoadOptions());
+
+// Describes the tree in `dir` from its index alone (one read, no array bytes).
+absl::StatusOr<StoreMetadata> ReadTreeMetadata(
+    const std::string& dir, const StoreLoadOptions& options = StoreLoadOptions());
+
+// Whether `dir` holds a saved tree (its index file exists); errors other than absence are
+// returned.
+absl::StatusOr<bool> HoldsTree(const std::string& dir, Filesystem* filesystem = nullptr);
+
+// The names of the store's files inside its directory (docs/FORMAT.md).
+inline constexpr char kTreeIndexFileName[] = "_CAIRN_INDEX";
+inline constexpr char kTreeDataDirName[] = "_cairn_data";
+
+}  // namespace cairn
+
+#endif  // CAIRN_STORAGE_PYTREE_STORE_H_

@@ -1,0 +1,128 @@
+// Tree: the state cairn saves and loads, a nest of dicts (ordered, string keys), lists, tuples
+// and None whose leaves are arrays or scalars (int64, double, bool, string, bytes).
+//
+// The same type describes what to load (an "abstract" tree): its leaves may also be an
+// ArraySpec (dtype, shape, region, destination buffer), a type alone, "as saved", or a
+// placeholder that skips a leaf or a whole subtree. A concrete tree is a valid abstract tree too.
+#ifndef CAIRN_STORAGE_TREE_H_
+#define CAIRN_STORAGE_TREE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "cairn/storage/array.h"
+#include "cairn/storage/dtype.h"
+#include "cairn/storage/key_path.h"
+#include "cairn/storage/shape.h"
+
+namespace cairn {
+
+// The kinds of leaf a type-only abstract leaf can ask for.
+enum class LeafType { kArray, kInt, kDouble, kBool, kString, kBytes };
+absl::string_view LeafTypeName(LeafType type);
+
+// How one array was stored; filled in by ReadMetadata, ignored by Load.
+struct ArrayStorageInfo {
+  DType stored_dtype = DType::kFloat32;
+  Shape chunk_shape;         // the shape of a full chunk
+  bool compressed = false;
+  int compression_level = 0;
+  uint64_t stored_bytes = 0;  // bytes on disk over all chunks
+  int num_shards = 0;
+};
+
+// An abstract array leaf. Unset fields are taken from the checkpoint.
+struct ArraySpec {
+  // Load as this dtype, casting from the stored one.
+  std::optional<DType> dtype;
+  // The shape to return. Without `origin` it is the requested global shape (a mismatch is an
+  // error unless padding and truncation are enabled); with `origin` it is the extent of the
+  // region global[origin : origin + shape] to read.
+  std::optional<Shape> shape;
+  std::optional<Shape> origin;
+  // A writable array to load into (load into existing tensors without a second allocation); its
+  // dtype and shape are the request's when `dtype` / `shape` are unset, and must agree otherwise.
+  std::optional<Array> destination;
+  // Set by ReadMetadata: how the array is stored.
+  std::optional<ArrayStorageInfo> storage;
+};
+
+class Tree {
+ public:
+  enum class Kind {
+    kNone, kDict, kList, kTuple,                         // structure
+    kArray, kInt, kDouble, kBool, kString, kBytes,       // concrete leaves
+    kArraySpec, kTypeOnly, kAsSaved, kPlaceholder,       // abstract leaves
+  };
+
+  // None.
+  Tree();
+
+  static Tree None() { return Tree(); }
+  static Tree Dict();
+  static Tree List();
+  static Tree Tuple();
+  static Tree FromArray(Array array);
+  static Tree Int(int64_t value);
+  static Tree Double(double value);
+  static Tree Bool(bool value);
+  static Tree String(std::string value);
+  static Tree Bytes(std::string value);
+  static Tree Spec(ArraySpec spec);
+  static Tree TypeOnly(LeafType type);
+  static Tree AsSaved();
+  static Tree Placeholder();
+
+  Kind kind() const { return kind_; }
+  bool is_container() const;  // dict, list or tuple
+  bool is_abstract_leaf() const;
+
+  // Dict access. Set appends a new key or replaces an existing one in place; returns the child.
+  Tree& Set(absl::string_view key, Tree value);
+  const Tree* Find(absl::string_view key) const;
+  Tree* FindMutable(absl::string_view key);
+  const std::vector<std::string>& keys() const { return keys_; }
+
+  // List and tuple access (and dict values, in key order).
+  Tree& Append(Tree value);
+  const std::vector<Tree>& children() const { return children_; }
+  std::vector<Tree>& mutable_children() { return children_; }
+  size_t size() const { return children_.size(); }
+  const Tree& operator[](size_t i) const { return children_[i]; }
+
+  // Leaf access; each requires the matching kind.
+  const Array& array() const { return std::get<Array>(value_); }
+  Array& mutable_array() { return std::get<Array>(value_); }
+  int64_t int_value() const { return std::get<int64_t>(value_); }
+  double double_value() const { return std::get<double>(value_); }
+  bool bool_value() const { return std::get<bool>(value_); }
+  const std::string& string_value() const { return std::get<std::string>(value_); }  // string, bytes
+  const ArraySpec& spec() const { return std::get<ArraySpec>(value_); }
+  LeafType type_only() const { return std::get<LeafType>(value_); }
+
+  // Calls `fn` on every leaf (anything that is not a container) in order, with its path.
+  void ForEachLeaf(const std::function<void(const KeyPath&, const Tree&)>& fn) const;
+
+  // A short human-readable rendering, for tests and debugging.
+  std::string DebugString() const;
+
+ private:
+  explicit Tree(Kind kind) : kind_(kind) {}
+
+  Kind kind_;
+  std::vector<std::string> keys_;  // dict keys, parallel to children_
+  std::vector<Tree> children_;
+  std::variant<std::monostate, Array, int64_t, double, bool, std::string, ArraySpec, LeafType>
+      value_;
+};
+
+absl::string_view TreeKindName(Tree::Kind kind);
+
+}  // namespace cairn
+
+#endif  // CAIRN_STORAGE_TREE_H_

@@ -1,0 +1,437 @@
+// LoadTree: matches the abstract tree against the index, plans the chunk reads, runs them in
+// parallel. Also ReadTreeMetadata and HoldsTree, which read the index alone.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cairn/storage/internal/array_read.h"
+#include "cairn/storage/internal/index_file.h"
+#include "cairn/storage/pytree_store.h"
+#include "cairn/utils/filesystem.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+#include "cairn/utils/thread_pool.h"
+
+namespace cairn {
+namespace {
+
+Shape ToShape(const google::protobuf::RepeatedField<uint64_t>& dims) {
+  return Shape(dims.begin(), dims.end());
+}
+
+absl::string_view NodeKindName(const format::Node& node) {
+  switch (node.kind_case()) {
+    case format::Node::kDict: return "dict";
+    case format::Node::kList: return "list";
+    case format::Node::kTuple: return "tuple";
+    case format::Node::kNone: return "None";
+    case format::Node::kArray: return "array";
+    case format::Node::kIntValue: return "int";
+    case format::Node::kDoubleValue: return "double";
+    case format::Node::kBoolValue: return "bool";
+    case format::Node::kStringValue: return "string";
+    case format::Node::kBytesValue: return "bytes";
+    default: return "nothing";
+  }
+}
+
+absl::Status Mismatch(const KeyPath& path, absl::string_view expected, const format::Node& node) {
+  return absl::InvalidArgumentError(absl::StrCat("structure mismatch at ", path.ToString(),
+                                                 ": the abstract tree expects ", expected,
+                                                 ", the checkpoint has ", NodeKindName(node)));
+}
+
+class TreeLoader {
+ public:
+  TreeLoader(const std::string& dir, const StoreLoadOptions& options)
+      : dir_(dir),
+        options_(options),
+        fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()),
+        pool_(options.pool ? options.pool : ThreadPool::Shared()),
+        parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
+
+  absl::StatusOr<Tree> Load(const Tree& abstract) {
+    CAIRN_ASSIGN_OR_RETURN(index_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
+    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, index_.root(), KeyPath()));
+    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), index_);
+    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, reads_.size(), parallelism_, [&](size_t i) {
+      return ExecuteChunkRead(reads_[i], files);
+    }));
+    return result;
+  }
+
+ private:
+  absl::StatusOr<Tree> Match(const Tree& abstract, const format::Node& node, const KeyPath& path) {
+    switch (abstract.kind()) {
+      case Tree::Kind::kPlaceholder: return Tree::Placeholder();
+      case Tree::Kind::kAsSaved: return AsSaved(node, path);
+      case Tree::Kind::kNone:
+        if (node.kind_case() != format::Node::kNone) return Mismatch(path, "None", node);
+        return Tree::None();
+      case Tree::Kind::kDict: return MatchDict(abstract, node, path);
+      case Tree::Kind::kList:
+      case Tree::Kind::kTuple: return MatchSequence(abstract, node, path);
+      case Tree::Kind::kArray: {
+        const Array& target = abstract.array();
+        ArraySpec spec;
+        spec.dtype = target.dtype();
+        spec.shape = target.shape();
+        if (target.placement()) spec.origin = target.placement()->origin;
+        if (target.is_writable()) spec.destination = target;
+        return LoadArray(spec, node, path);
+      }
+      case Tree::Kind::kArraySpec: return LoadArray(abstract.spec(), node, path);
+      case Tree::Kind::kInt: return LoadScalar(LeafType::kInt, node, path);
+      case Tree::Kind::kDouble: return LoadScalar(LeafType::kDouble, node, path);
+      case Tree::Kind::kBool: return LoadScalar(LeafType::kBool, node, path);
+      case Tree::Kind::kString: return LoadScalar(LeafType::kString, node, path);
+      case Tree::Kind::kBytes: return LoadScalar(LeafType::kBytes, node, path);
+      case Tree::Kind::kTypeOnly:
+        if (abstract.type_only() == LeafType::kArray) return LoadArray(ArraySpec(), node, path);
+        return LoadScalar(abstract.type_only(), node, path);
+    }
+    return absl::InternalError("unknown tree kind");
+  }
+
+  absl::StatusOr<Tree> MatchDict(const Tree& abstract, const format::Node& node,
+                                 const KeyPath& path) {
+    if (node.kind_case() != format::Node::kDict) return Mismatch(path, "a dict", node);
+    const format::Dict& dict = node.dict();
+    absl::flat_hash_map<absl::string_view, int> stored;
+    for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+    Tree result = Tree::Dict();
+    for (size_t i = 0; i < abstract.size(); ++i) {
+      const std::string& key = abstract.keys()[i];
+      const auto it = stored.find(key);
+      if (it == stored.end()) {
+        return absl::NotFoundError(absl::StrCat(
+            "structure mismatch at ", path.Child(key).ToString(),
+            ": the checkpoint has no such key (it has: ",
+            absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
+      }
+      CAIRN_ASSIGN_OR_RETURN(Tree child,
+                             Match(abstract[i], dict.values(it->second), path.Child(key)));
+      result.Set(key, std::move(child));
+    }
+    if (!options_.partial && abstract.size() != static_cast<size_t>(dict.keys_size())) {
+      for (const std::string& key : dict.keys()) {
+        if (abstract.Find(key) == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "structure mismatch at ", path.Child(key).ToString(),
+              ": the checkpoint has this key but the abstract tree does not; add it, put a "
+              "placeholder there, or load with the partial option"));
+        }
+      }
+    }
+    return result;
+  }
+
+  absl::StatusOr<Tree> MatchSequence(const Tree& abstract, const format::Node& node,
+                                     const KeyPath& path) {
+    const bool list = abstract.kind() == Tree::Kind::kList;
+    if (node.kind_case() != (list ? format::Node::kList : format::Node::kTuple)) {
+      return Mismatch(path, list ? "a list" : "a tuple", node);
+    }
+    const format::Sequence& seq = list ? node.list() : node.tuple();
+    if (static_cast<size_t>(seq.items_size()) != abstract.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "structure mismatch at ", path.ToString(), ": the abstract tree has ", abstract.size(),
+          " elements, the checkpoint has ", seq.items_size()));
+    }
+    Tree result = list ? Tree::List() : Tree::Tuple();
+    for (size_t i = 0; i < abstract.size(); ++i) {
+      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], seq.items(i), path.Child(i)));
+      result.Append(std::move(child));
+    }
+    return result;
+  }
+
+  absl::StatusOr<Tree> AsSaved(const format::Node& node, const KeyPath& path) {
+    switch (node.kind_case()) {
+      case format::Node::kDict: {
+        Tree result = Tree::Dict();
+        for (int i = 0; i < node.dict().keys_size(); ++i) {
+          const std::string& key = node.dict().keys(i);
+          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(node.dict().values(i), path.Child(key)));
+          result.Set(key, std::move(child));
+        }
+        return result;
+      }
+      case format::Node::kList:
+      case format::Node::kTuple: {
+        const bool list = node.kind_case() == format::Node::kList;
+        const format::Sequence& seq = list ? node.list() : node.tuple();
+        Tree result = list ? Tree::List() : Tree::Tuple();
+        for (int i = 0; i < seq.items_size(); ++i) {
+          CAIRN_ASSIGN_OR_RETURN(Tree child,
+                                 AsSaved(seq.items(i), path.Child(static_cast<size_t>(i))));
+          result.Append(std::move(child));
+        }
+        return result;
+      }
+      case format::Node::kNone: return Tree::None();
+      case format::Node::kArray: return LoadArray(ArraySpec(), node, path);
+      case format::Node::kIntValue: return Tree::Int(node.int_value());
+      case format::Node::kDoubleValue: return Tree::Double(node.double_value());
+      case format::Node::kBoolValue: return Tree::Bool(node.bool_value());
+      case format::Node::kStringValue: return Tree::String(node.string_value());
+      case format::Node::kBytesValue: return Tree::Bytes(node.bytes_value());
+      default: return absl::DataLossError(absl::StrCat("empty node at ", path.ToString()));
+    }
+  }
+
+  absl::StatusOr<Tree> LoadArray(const ArraySpec& spec, const format::Node& node,
+                                 const KeyPath& path) {
+    if (node.kind_case() != format::Node::kArray) {
+      if (node.kind_case() == format::Node::kIntValue ||
+          node.kind_case() == format::Node::kDoubleValue ||
+          node.kind_case() == format::Node::kBoolValue) {
+        return ScalarAsArray(spec, node, path);
+      }
+      return Mismatch(path, "an array", node);
+    }
+    const format::ArrayLeaf& leaf = node.array();
+    const std::string where = path.ToString();
+    const DType stored = static_cast<DType>(leaf.stored_dtype());
+    const Shape global = ToShape(leaf.global_shape());
+    const std::optional<Array>& destination = spec.destination;
+    if (destination && !destination->is_writable()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the destination for ", where, " is read-only; borrow it mutably"));
+    }
+    const DType dtype = spec.dtype ? *spec.dtype
+                                   : destination ? destination->dtype()
+                                                 : static_cast<DType>(leaf.dtype());
+    const Shape shape = spec.shape ? *spec.shape : destination ? destination->shape() : global;
+    if (destination && (destination->dtype() != dtype || destination->shape() != shape)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the destination for ", where, " is ", DTypeName(destination->dtype()),
+          ShapeToString(destination->shape()), " but ", DTypeName(dtype), ShapeToString(shape),
+          " was requested"));
+    }
+    absl::Status castable = CheckCastable(stored, dtype);
+    if (!castable.ok()) return Annotate(castable, absl::StrCat("loading ", where));
+    CAIRN_RETURN_IF_ERROR(Annotate(NumElements(shape).status(), absl::StrCat("loading ", where)));
+    if (shape.size() != global.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "requested shape ", ShapeToString(shape), " at ", where,
+          " has a different rank than the stored shape ", ShapeToString(global)));
+    }
+    const Shape origin = spec.origin ? *spec.origin : Shape(global.size(), 0);
+    if (origin.size() != global.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("region origin ", ShapeToString(origin),
+                                                     " at ", where, " has the wrong rank for ",
+                                                     ShapeToString(global)));
+    }
+    bool inside = true;
+    for (size_t d = 0; d < global.size(); ++d) {
+      if (origin[d] < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("region origin ", ShapeToString(origin), " at ", where, " is negative"));
+      }
+      inside = inside && origin[d] <= global[d] && shape[d] <= global[d] - origin[d];
+    }
+    const bool exact = !spec.origin ? shape == global : inside;
+    if (!exact && !options_.enable_padding_and_truncation) {
+      if (spec.origin) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "requested region ", ShapeToString(shape), " at ", ShapeToString(origin),
+            " lies outside the stored shape ", ShapeToString(global), " at ", where,
+            "; enable padding and truncation to allow it"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "requested shape ", ShapeToString(shape), " is not compatible with the stored shape ",
+          ShapeToString(global), " at ", where, "; enable padding and truncation to allow it"));
+    }
+    Array result;
+    if (destination) {
+      result = *destination;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
+    }
+    bool covered = false;
+    PlanArrayReads(leaf, result, origin, where, &reads_, &covered);
+    if (!covered && result.byte_size() > 0) std::memset(result.mutable_data(), 0, result.byte_size());
+    return Tree::FromArray(std::move(result));
+  }
+
+  // A stored int, double or bool asked for as an array: a 0-d array.
+  absl::StatusOr<Tree> ScalarAsArray(const ArraySpec& spec, const format::Node& node,
+                                     const KeyPath& path) {
+    if (spec.shape && !spec.shape->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("requested shape ",
+                                                     ShapeToString(*spec.shape), " at ",
+                                                     path.ToString(), " but the checkpoint holds a ",
+                                                     NodeKindName(node), " scalar"));
+    }
+    Array natural;
+    switch (node.kind_case()) {
+      case format::Node::kIntValue: natural = Array::FromValues<int64_t>({node.int_value()}); break;
+      case format::Node::kDoubleValue:
+        natural = Array::FromValues<double>({node.double_value()});
+        break;
+      default: natural = Array::FromValues<bool>({node.bool_value()}); break;
+    }
+    const DType dtype = spec.dtype ? *spec.dtype : natural.dtype();
+    CAIRN_ASSIGN_OR_RETURN(Array result, ArrayAllocator::AllocateUninitialized(dtype, Shape{}));
+    CastElements(natural.dtype(), natural.data(), dtype, result.mutable_data(), 1);
+    return Tree::FromArray(std::move(result));
+  }
+
+  absl::StatusOr<Tree> LoadScalar(LeafType type, const format::Node& node, const KeyPath& path) {
+    const std::string where = path.ToString();
+    switch (type) {
+      case LeafType::kString:
+      case LeafType::kBytes: {
+        const bool text = node.kind_case() == format::Node::kStringValue;
+        if (!text && node.kind_case() != format::Node::kBytesValue) {
+          return Mismatch(path, LeafTypeName(type), node);
+        }
+        std::string value = text ? node.string_value() : node.bytes_value();
+        return type == LeafType::kString ? Tree::String(std::move(value))
+                                         : Tree::Bytes(std::move(value));
+      }
+      default: break;
+    }
+    double number;
+    switch (node.kind_case()) {
+      case format::Node::kIntValue:
+        if (type == LeafType::kInt) return Tree::Int(node.int_value());
+        number = static_cast<double>(node.int_value());
+        break;
+      case format::Node::kDoubleValue: number = node.double_value(); break;
+      case format::Node::kBoolValue: number = node.bool_value() ? 1 : 0; break;
+      case format::Node::kArray: {
+        // A single-element array (numpy's 0-d arrays, say) loads as a scalar. Integers go
+        // through int64 so that large values stay exact.
+        const format::ArrayLeaf& leaf = node.array();
+        if (type == LeafType::kInt && IsInteger(static_cast<DType>(leaf.dtype()))) {
+          CAIRN_ASSIGN_OR_RETURN(Array one, ReadOne(leaf, DType::kInt64, path));
+          return Tree::Int(one.values<int64_t>()[0]);
+        }
+        CAIRN_ASSIGN_OR_RETURN(Array one, ReadOne(leaf, DType::kFloat64, path));
+        number = one.values<double>()[0];
+        break;
+      }
+      default: return Mismatch(path, LeafTypeName(type), node);
+    }
+    if (type == LeafType::kDouble) return Tree::Double(number);
+    if (type == LeafType::kBool) return Tree::Bool(number != 0);
+    if (!std::isfinite(number) || number < -9.2233720368547758e18 || number >= 9.2233720368547758e18) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot load ", number, " at ", where,
+                                                     " as an int: it is out of range"));
+    }
+    return Tree::Int(static_cast<int64_t>(number));
+  }
+
+  // Reads the only element of a stored array synchronously, as `dtype`.
+  absl::StatusOr<Array> ReadOne(const format::ArrayLeaf& leaf, DType dtype, const KeyPath& path) {
+    const Shape global = ToShape(leaf.global_shape());
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t count, NumElements(global));
+    if (count != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot load the array ", ShapeToString(global), " at ", path.ToString(),
+          " as a scalar: only single-element arrays can be"));
+    }
+    CAIRN_RETURN_IF_ERROR(CheckCastable(static_cast<DType>(leaf.stored_dtype()), dtype));
+    CAIRN_ASSIGN_OR_RETURN(Array one, Array::Allocate(dtype, global));
+    std::vector<ChunkRead> reads;
+    bool covered;
+    PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), &reads, &covered);
+    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), index_);
+    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkRead(read, files));
+    return one;
+  }
+
+  const std::string dir_;
+  const StoreLoadOptions& options_;
+  Filesystem& fs_;
+  ThreadPool* pool_;
+  const int parallelism_;
+  format::TreeIndex index_;
+  std::vector<ChunkRead> reads_;
+};
+
+Tree MetadataNode(const format::Node& node) {
+  switch (node.kind_case()) {
+    case format::Node::kDict: {
+      Tree result = Tree::Dict();
+      for (int i = 0; i < node.dict().keys_size(); ++i) {
+        result.Set(node.dict().keys(i), MetadataNode(node.dict().values(i)));
+      }
+      return result;
+    }
+    case format::Node::kList:
+    case format::Node::kTuple: {
+      const bool list = node.kind_case() == format::Node::kList;
+      Tree result = list ? Tree::List() : Tree::Tuple();
+      for (const format::Node& item : (list ? node.list() : node.tuple()).items()) {
+        result.Append(MetadataNode(item));
+      }
+      return result;
+    }
+    case format::Node::kArray: {
+      const format::ArrayLeaf& leaf = node.array();
+      ArraySpec spec;
+      spec.dtype = static_cast<DType>(leaf.dtype());
+      spec.shape = ToShape(leaf.global_shape());
+      ArrayStorageInfo info;
+      info.stored_dtype = static_cast<DType>(leaf.stored_dtype());
+      info.chunk_shape = *spec.shape;
+      if (!info.chunk_shape.empty()) {
+        info.chunk_shape[0] = std::min<int64_t>(info.chunk_shape[0], leaf.chunk_rows());
+      }
+      info.compressed = leaf.compression() == format::COMPRESSION_ZSTD;
+      info.compression_level = leaf.compression_level();
+      info.num_shards = leaf.shards_size();
+      for (const format::Shard& shard : leaf.shards()) {
+        for (const format::Chunk& chunk : shard.chunks()) info.stored_bytes += chunk.stored_size();
+      }
+      spec.storage = info;
+      return Tree::Spec(std::move(spec));
+    }
+    case format::Node::kIntValue: return Tree::TypeOnly(LeafType::kInt);
+    case format::Node::kDoubleValue: return Tree::TypeOnly(LeafType::kDouble);
+    case format::Node::kBoolValue: return Tree::TypeOnly(LeafType::kBool);
+    case format::Node::kStringValue: return Tree::TypeOnly(LeafType::kString);
+    case format::Node::kBytesValue: return Tree::TypeOnly(LeafType::kBytes);
+    default: return Tree::None();
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Tree> LoadTree(const std::string& dir, const Tree& abstract,
+                              const StoreLoadOptions& options) {
+  return TreeLoader(dir, options).Load(abstract);
+}
+
+absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& dir,
+                                               const StoreLoadOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const format::TreeIndex index,
+                         ReadIndexFile(fs, dir, options.max_index_bytes));
+  StoreMetadata metadata;
+  metadata.tree = MetadataNode(index.root());
+  if (!index.custom_metadata_json().empty()) {
+    metadata.custom_metadata = nlohmann::json::parse(index.custom_metadata_json());
+  }
+  metadata.format_version = index.format_version();
+  metadata.layout = index.layout() == format::LAYOUT_PER_LEAF ? StoreLayout::kPerLeaf
+                                                              : StoreLayout::kAggregated;
+  metadata.writer = index.writer();
+  for (const format::DataFile& file : index.data_files()) metadata.data_bytes += file.size();
+  return metadata;
+}
+
+absl::StatusOr<bool> HoldsTree(const std::string& dir, Filesystem* filesystem) {
+  Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  return PathExists(fs, JoinPath(dir, kTreeIndexFileName));
+}
+
+}  // namespace cairn

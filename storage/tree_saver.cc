@@ -1,0 +1,377 @@
+// SaveTree: plans the index, writes every chunk in parallel, syncs, then writes the index.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cairn/storage/internal/chunk_codec.h"
+#include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/storage/internal/index_file.h"
+#include "cairn/storage/internal/index_merge.h"
+#include "cairn/storage/internal/save_plan.h"
+#include "cairn/storage/pytree_store.h"
+#include "cairn/utils/checksum.h"
+#include "cairn/utils/coordinator.h"
+#include "cairn/utils/filesystem.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+#include "cairn/utils/thread_pool.h"
+
+namespace cairn {
+namespace {
+
+// Uncompressed chunks below kSmallChunk are packed into shared writes of about kGroupBytes, so
+// that ten thousand small leaves cost a few hundred writes, not ten thousand.
+constexpr uint64_t kSmallChunk = uint64_t{1} << 20;
+constexpr uint64_t kGroupBytes = uint64_t{4} << 20;
+// Large uncompressed chunks start on a page boundary (they can be memory-mapped and read with
+// direct I/O); small ones on a cache line, which keeps every dtype aligned when mapped.
+constexpr uint64_t kLargeChunk = uint64_t{64} << 10;
+constexpr uint64_t kPageAlignment = 4096;
+constexpr uint64_t kSmallAlignment = 64;
+
+uint64_t AlignUp(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+// One chunk of one piece: its source elements and its record in the index.
+struct ChunkRef {
+  const ArrayPiece* piece;
+  const char* src;
+  uint64_t elements;
+  format::Chunk* record;
+};
+
+std::vector<ChunkRef> ChunksOf(const ArrayPiece& piece, uint32_t file) {
+  std::vector<ChunkRef> chunks;
+  const Array& array = *piece.array;
+  const uint64_t row_elements = RowElements(array.shape());
+  const uint64_t n = NumChunks(array.shape(), piece.chunk_rows);
+  chunks.reserve(n);
+  for (uint64_t c = 0; c < n; ++c) {
+    const RowRange rows = ChunkRowRange(array.shape(), piece.chunk_rows, c);
+    const char* src = static_cast<const char*>(array.data()) +
+                      rows.begin * row_elements * DTypeSize(array.dtype());
+    format::Chunk* record = piece.shard->add_chunks();
+    record->set_file(file);
+    chunks.push_back(ChunkRef{&piece, src, rows.size() * row_elements, record});
+  }
+  return chunks;
+}
+
+uint64_t StoredSize(const ChunkRef& chunk) {
+  return chunk.elements * DTypeSize(chunk.piece->stored_dtype);
+}
+
+// Writes one data file: uncompressed chunks at offsets fixed up front (packed in groups),
+// compressed chunks appended behind them as they finish.
+class DataFileWriter {
+ public:
+  explicit DataFileWriter(std::unique_ptr<WritableFile> file) : file_(std::move(file)) {}
+
+  // Lays out `chunks` (all destined for this file). Must precede the writes.
+  void Plan(const std::vector<ChunkRef>& chunks) {
+    for (const ChunkRef& chunk : chunks) {
+      if (chunk.piece->compress) {
+        compressed_.push_back(chunk);
+        continue;
+      }
+      const uint64_t size = StoredSize(chunk);
+      const uint64_t offset =
+          AlignUp(fixed_end_, size >= kLargeChunk ? kPageAlignment : kSmallAlignment);
+      chunk.record->set_offset(offset);
+      chunk.record->set_stored_size(size);
+      fixed_end_ = offset + size;
+      const bool small = size < kSmallChunk;
+      if (groups_.empty() || !small || !groups_.back().small ||
+          fixed_end_ - groups_.back().begin > kGroupBytes) {
+        groups_.push_back(Group{small, offset, {}});
+      }
+      groups_.back().chunks.push_back(chunk);
+    }
+    tail_ = AlignUp(fixed_end_, kSmallAlignment);
+  }
+
+  size_t num_jobs() const { return groups_.size() + compressed_.size(); }
+
+  absl::Status RunJob(size_t job) {
+    if (job < groups_.size()) return WriteGroup(groups_[job]);
+    return WriteCompressed(compressed_[job - groups_.size()]);
+  }
+
+  // Syncs (when asked) and closes; returns the file's size.
+  absl::StatusOr<uint64_t> Finish(bool sync) {
+    if (sync) CAIRN_RETURN_IF_ERROR(file_->Sync());
+    CAIRN_RETURN_IF_ERROR(file_->Close());
+    absl::MutexLock lock(&mu_);
+    return std::max(fixed_end_, last_end_);
+  }
+
+  const std::string& path() const { return file_->path(); }
+
+ private:
+  struct Group {
+    bool small;
+    uint64_t begin;
+    std::vector<ChunkRef> chunks;
+  };
+
+  absl::Status WriteGroup(const Group& group) {
+    if (group.chunks.size() == 1) {
+      const ChunkRef& chunk = group.chunks[0];
+      const ArrayPiece& piece = *chunk.piece;
+      CAIRN_ASSIGN_OR_RETURN(EncodedChunk encoded,
+                             EncodeChunk(chunk.src, piece.array->dtype(), piece.stored_dtype,
+                                         chunk.elements, false, 0));
+      chunk.record->set_checksum(encoded.checksum);
+      return Annotate(file_->WriteAt(group.begin, encoded.bytes),
+                      absl::StrCat("saving ", piece.path));
+    }
+    const format::Chunk& last = *group.chunks.back().record;
+    const uint64_t span = last.offset() + last.stored_size() - group.begin;
+    // Value-initialised so that the alignment padding is zeros, making saves reproducible.
+    std::unique_ptr<char[]> buffer(new char[span]());
+    for (const ChunkRef& chunk : group.chunks) {
+      const ArrayPiece& piece = *chunk.piece;
+      char* out = buffer.get() + (chunk.record->offset() - group.begin);
+      if (piece.array->dtype() == piece.stored_dtype) {
+        std::memcpy(out, chunk.src, StoredSize(chunk));
+      } else {
+        CastElements(piece.array->dtype(), chunk.src, piece.stored_dtype, out, chunk.elements);
+      }
+      chunk.record->set_checksum(Checksum64(out, StoredSize(chunk)));
+    }
+    return Annotate(file_->WriteAt(group.begin, absl::string_view(buffer.get(), span)),
+                    absl::StrCat("saving ", group.chunks[0].piece->path, " and ",
+                                 group.chunks.size() - 1, " more small arrays"));
+  }
+
+  absl::Status WriteCompressed(const ChunkRef& chunk) {
+    const ArrayPiece& piece = *chunk.piece;
+    CAIRN_ASSIGN_OR_RETURN(EncodedChunk encoded,
+                           EncodeChunk(chunk.src, piece.array->dtype(), piece.stored_dtype,
+                                       chunk.elements, true, piece.level));
+    uint64_t offset;
+    {
+      absl::MutexLock lock(&mu_);
+      offset = tail_;
+      tail_ = AlignUp(offset + encoded.bytes.size(), kSmallAlignment);
+      last_end_ = std::max(last_end_, offset + encoded.bytes.size());
+    }
+    chunk.record->set_offset(offset);
+    chunk.record->set_stored_size(encoded.bytes.size());
+    chunk.record->set_checksum(encoded.checksum);
+    return Annotate(file_->WriteAt(offset, encoded.bytes), absl::StrCat("saving ", piece.path));
+  }
+
+  std::unique_ptr<WritableFile> file_;
+  std::vector<Group> groups_;
+  std::vector<ChunkRef> compressed_;
+  uint64_t fixed_end_ = 0;
+  absl::Mutex mu_;
+  uint64_t tail_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_end_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class TreeSaver {
+ public:
+  TreeSaver(const std::string& dir, const StoreSaveOptions& options)
+      : dir_(dir),
+        data_dir_(JoinPath(dir, kTreeDataDirName)),
+        options_(options),
+        fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()),
+        coordinator_(options.coordinator ? *options.coordinator
+                                         : *SingleProcessCoordinator::Default()),
+        pool_(options.pool ? options.pool : ThreadPool::Shared()),
+        parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
+
+  absl::Status Save(const Tree& tree) {
+    const int process = coordinator_.process_index();
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SavePlan> plan,
+                           PlanSave(tree, options_, process, coordinator_.process_count()));
+    // The primary prepares the directory; every process learns whether that worked.
+    absl::Status prepared = coordinator_.is_primary() ? PrepareDirectory() : absl::OkStatus();
+    CAIRN_ASSIGN_OR_RETURN(
+        std::string verdict,
+        coordinator_.Broadcast("cairn.save.prepare", prepared.ok() ? "" : prepared.ToString()));
+    if (!prepared.ok()) return prepared;
+    if (!verdict.empty()) return absl::AbortedError(absl::StrCat("the primary failed: ", verdict));
+
+    absl::Status written = WriteData(plan.get(), process);
+    CAIRN_ASSIGN_OR_RETURN(
+        std::vector<std::string> gathered,
+        coordinator_.Gather("cairn.save.index",
+                            written.ok() ? "I" + plan->index.SerializeAsString()
+                                         : "E" + written.ToString()));
+    absl::Status committed = written;
+    if (coordinator_.is_primary()) {
+      if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);
+      if (!committed.ok()) Cleanup();
+    }
+    CAIRN_ASSIGN_OR_RETURN(
+        verdict,
+        coordinator_.Broadcast("cairn.save.commit", committed.ok() ? "" : committed.ToString()));
+    if (!committed.ok()) return committed;
+    if (!verdict.empty()) return absl::AbortedError(absl::StrCat("the save failed: ", verdict));
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status PrepareDirectory() {
+    absl::StatusOr<FileInfo> info = fs_.Stat(dir_);
+    if (info.ok()) {
+      if (!info->is_directory()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot save into ", dir_, ": it exists and is not a directory"));
+      }
+      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> entries, fs_.ListDir(dir_));
+      if (!entries.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot save into ", dir_, ": it already holds ", entries.size(),
+                         " entries; save into a new or empty directory"));
+      }
+    } else if (absl::IsNotFound(info.status())) {
+      CAIRN_RETURN_IF_ERROR(CreateMissingDirs());
+    } else {
+      return info.status();
+    }
+    absl::Status status = fs_.CreateDir(data_dir_);
+    if (!status.ok()) Cleanup();
+    return status;
+  }
+
+  // Creates `dir_` and its missing ancestors, remembering them: their entries in their parents
+  // must be synced too before the save counts as durable.
+  absl::Status CreateMissingDirs() {
+    std::vector<std::string> missing;
+    for (std::string path = dir_; !path.empty() && path != "/"; path = Parent(path)) {
+      absl::StatusOr<FileInfo> info = fs_.Stat(path);
+      if (info.ok()) break;
+      if (!absl::IsNotFound(info.status())) return info.status();
+      missing.push_back(path);
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      absl::Status status = fs_.CreateDir(*it);
+      if (!status.ok() && !absl::IsAlreadyExists(status)) {
+        Cleanup();
+        return status;
+      }
+      created_.push_back(*it);
+    }
+    return absl::OkStatus();
+  }
+
+  static std::string Parent(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+  }
+
+  absl::Status WriteData(SavePlan* plan, int process) {
+    format::TreeIndex& index = plan->index;
+    std::vector<std::unique_ptr<DataFileWriter>> writers;
+    std::vector<format::DataFile*> records;
+    auto open = [&](const std::string& name) -> absl::StatusOr<uint32_t> {
+      CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                             fs_.NewWritableFile(JoinPath(data_dir_, name)));
+      writers.push_back(std::make_unique<DataFileWriter>(std::move(file)));
+      format::DataFile* record = index.add_data_files();
+      record->set_name(name);
+      record->set_process_index(static_cast<uint32_t>(process));
+      records.push_back(record);
+      return static_cast<uint32_t>(index.data_files_size() - 1);
+    };
+    // Aggregated: every piece into one file. Per leaf: a file for each piece that has bytes.
+    if (options_.layout == StoreLayout::kAggregated) {
+      std::vector<ChunkRef> all;
+      if (!plan->pieces.empty()) {
+        CAIRN_ASSIGN_OR_RETURN(const uint32_t file, open(absl::StrCat("p", process, ".dat")));
+        for (const ArrayPiece& piece : plan->pieces) {
+          std::vector<ChunkRef> chunks = ChunksOf(piece, file);
+          all.insert(all.end(), chunks.begin(), chunks.end());
+        }
+        writers[0]->Plan(all);
+      }
+    } else {
+      for (size_t i = 0; i < plan->pieces.size(); ++i) {
+        const ArrayPiece& piece = plan->pieces[i];
+        if (NumChunks(piece.array->shape(), piece.chunk_rows) == 0) continue;
+        CAIRN_ASSIGN_OR_RETURN(const uint32_t file,
+                               open(absl::StrCat("l", i, ".p", process, ".dat")));
+        writers.back()->Plan(ChunksOf(piece, file));
+      }
+    }
+    // Jobs of all files in one parallel loop; then each file is synced once.
+    std::vector<std::pair<size_t, size_t>> jobs;
+    for (size_t w = 0; w < writers.size(); ++w) {
+      for (size_t j = 0; j < writers[w]->num_jobs(); ++j) jobs.emplace_back(w, j);
+    }
+    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, jobs.size(), parallelism_, [&](size_t i) {
+      return writers[jobs[i].first]->RunJob(jobs[i].second);
+    }));
+    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, writers.size(), parallelism_, [&](size_t w) {
+      CAIRN_ASSIGN_OR_RETURN(const uint64_t size, writers[w]->Finish(options_.sync));
+      records[w]->set_size(size);
+      return absl::OkStatus();
+    }));
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteMergedIndex(const std::vector<std::string>& gathered,
+                                format::TreeIndex* index) {
+    for (size_t p = 0; p < gathered.size(); ++p) {
+      const std::string& message = gathered[p];
+      if (message.empty() || message[0] != 'I') {
+        return absl::AbortedError(absl::StrCat("process ", p, " failed to write its data: ",
+                                               message.empty() ? "" : message.substr(1)));
+      }
+      if (p == static_cast<size_t>(coordinator_.process_index())) continue;
+      format::TreeIndex other;
+      if (!other.ParseFromString(message.substr(1))) {
+        return absl::InternalError(absl::StrCat("process ", p, " sent an unreadable index"));
+      }
+      CAIRN_RETURN_IF_ERROR(MergeProcessIndex(other, index));
+    }
+    if (options_.sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(data_dir_));
+    CAIRN_RETURN_IF_ERROR(WriteIndexFile(fs_, dir_, *index, options_.sync));
+    if (options_.sync) {
+      for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+        CAIRN_RETURN_IF_ERROR(fs_.SyncDir(Parent(*it)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Best effort after a failure: remove what this save created, so that a failed save leaves
+  // nothing that looks like data (the index, written last, is never there).
+  void Cleanup() {
+    if (!created_.empty()) {
+      // The outermost directory this save created holds everything it wrote, and nothing else.
+      DeleteRecursively(fs_, created_.front()).IgnoreError();
+    } else {
+      DeleteRecursively(fs_, data_dir_).IgnoreError();
+      fs_.DeleteFile(JoinPath(dir_, std::string(kTreeIndexFileName) + ".tmp")).IgnoreError();
+    }
+  }
+
+  const std::string dir_;
+  const std::string data_dir_;
+  const StoreSaveOptions& options_;
+  Filesystem& fs_;
+  Coordinator& coordinator_;
+  ThreadPool* pool_;
+  const int parallelism_;
+  std::vector<std::string> created_;  // directories this save created, outermost first
+};
+
+}  // namespace
+
+absl::Status SaveTree(const std::string& dir, const Tree& tree, const StoreSaveOptions& options) {
+  return TreeSaver(dir, options).Save(tree);
+}
+
+}  // namespace cairn
