@@ -1,0 +1,37 @@
+// Helpers built on any Filesystem: paths, recursive create and delete, whole-file reads and
+// writes.
+#ifndef CAIRN_UTILS_FILESYSTEM_UTIL_H_
+#define CAIRN_UTILS_FILESYSTEM_UTIL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+
+// `a/b` with exactly one slash between them.
+std::string JoinPath(absl::string_view a, absl::string_view b);
+// The directory part of `path` ("/a/b" -> "/a", "/a" -> "/", "a" -> ".").
+std::string ParentPath(absl::string_view path);
+
+// mkdir -p: OK if `path` is already a directory; FailedPrecondition if a component is not one.
+absl::Status CreateDirs(Filesystem& fs, const std::string& path);
+// Removes `path` and everything below it. Symlinks are removed, never followed.
+absl::Status DeleteRecursively(Filesystem& fs, const std::string& path);
+// Reads a whole file, refusing (before allocating) one larger than `max_size`.
+absl::StatusOr<std::string> ReadFileToString(Filesystem& fs, const std::string& path,
+                                             uint64_t max_size);
+// Creates or truncates `path` with `data`; with `sync`, fsyncs the file before closing it.
+absl::Status WriteStringToFile(Filesystem& fs, const std::string& path, absl::string_view data,
+                               bool sync);
+// Whether anything (file, directory, symlink) exists at `path`; errors other than NotFound are
+// returned.
+absl::StatusOr<bool> PathExists(Filesystem& fs, const std::string& path);
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTILS_FILESYSTEM_UTIL_H_

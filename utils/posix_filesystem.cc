@@ -1,0 +1,231 @@
+// The production Filesystem: POSIX system calls, with every errno mapped to a Status that names
+// the operation and the path.
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+namespace {
+
+// Larger transfers are split: Linux moves at most about 2 GiB per call anyway.
+constexpr size_t kMaxTransfer = size_t{1} << 30;
+
+absl::Status ErrnoError(int error, absl::string_view operation, absl::string_view path) {
+  const std::string message = absl::StrCat(operation, " ", path, ": ", strerror(error));
+  switch (error) {
+    case ENOENT: return absl::NotFoundError(message);
+    case EEXIST: return absl::AlreadyExistsError(message);
+    case EACCES:
+    case EPERM:
+    case EROFS: return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EDQUOT: return absl::ResourceExhaustedError(message);
+    case ENOTDIR:
+    case ENOTEMPTY:
+    case EISDIR: return absl::FailedPreconditionError(message);
+    case ELOOP:
+      return absl::FailedPreconditionError(
+          absl::StrCat(message, " (it is a symlink; cairn does not follow symlinks to files)"));
+    case EIO: return absl::DataLossError(message);
+    default: return absl::ErrnoToStatus(error, message);
+  }
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  absl::Status Append(absl::string_view data) override {
+    absl::Status status = WriteAt(end_, data);
+    if (status.ok()) end_ += data.size();
+    return status;
+  }
+
+  absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
+    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("write ", path_, ": closed"));
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      const ssize_t n = ::pwrite(fd_, p, std::min(left, kMaxTransfer), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError(errno, "write", path_);
+      }
+      if (n == 0) return absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": no progress"));
+      p += n;
+      left -= static_cast<size_t>(n);
+      offset += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("fsync ", path_, ": closed"));
+    if (::fsync(fd_) != 0) return ErrnoError(errno, "fsync", path_);
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    if (fd_ < 0) return absl::OkStatus();
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return ErrnoError(errno, "close", path_);
+    return absl::OkStatus();
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  uint64_t end_ = 0;
+};
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixReadableFile() override { ::close(fd_); }
+
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t got = ::pread(fd_, scratch + done, std::min(n - done, kMaxTransfer),
+                                  static_cast<off_t>(offset + done));
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError(errno, "read", path_);
+      }
+      if (got == 0) break;  // end of file
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+
+  absl::StatusOr<uint64_t> Size() const override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoError(errno, "stat", path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  const int fd_;
+  const std::string path_;
+};
+
+class PosixFilesystem final : public Filesystem {
+ public:
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoError(errno, "create", path);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
+
+  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoError(errno, "open", path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return absl::FailedPreconditionError(absl::StrCat("open ", path, ": not a regular file"));
+    }
+    return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, path));
+  }
+
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
+    FileInfo info;
+    if (S_ISREG(st.st_mode)) info.type = FileInfo::Type::kFile;
+    else if (S_ISDIR(st.st_mode)) info.type = FileInfo::Type::kDirectory;
+    else if (S_ISLNK(st.st_mode)) info.type = FileInfo::Type::kSymlink;
+    info.size = static_cast<uint64_t>(st.st_size);
+    info.modification_time = absl::TimeFromTimespec(st.st_mtim);
+    return info;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError(errno, "list", path);
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoError(error, "list", path);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* entry = ::readdir(dir)) {
+      const absl::string_view name = entry->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+      errno = 0;
+    }
+    const int error = errno;
+    ::closedir(dir);
+    if (error != 0) return ErrnoError(error, "list", path);
+    return names;
+  }
+
+  absl::Status CreateDir(const std::string& path) override {
+    if (::mkdir(path.c_str(), 0755) != 0) return ErrnoError(errno, "mkdir", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteFile(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoError(errno, "delete", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status DeleteDir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return ErrnoError(errno, "rmdir", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoError(errno, "rename", absl::StrCat(from, " to ", to));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncDir(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError(errno, "open directory", path);
+    const int result = ::fsync(fd);
+    const int error = errno;
+    ::close(fd);
+    if (result != 0) return ErrnoError(error, "fsync directory", path);
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+Filesystem* Filesystem::Default() {
+  static Filesystem* const filesystem = new PosixFilesystem();
+  return filesystem;
+}
+
+}  // namespace cairn
