@@ -25,6 +25,12 @@ class KeyPath {
   KeyPath Child(absl::string_view key) const;
   KeyPath Child(size_t index) const;
 
+  // In-place descent and ascent, for walks over large trees that render the path only when
+  // something goes wrong.
+  void Push(absl::string_view key) { entries_.push_back(Entry{false, std::string(key), 0}); }
+  void Push(size_t index) { entries_.push_back(Entry{true, std::string(), index}); }
+  void Pop() { entries_.pop_back(); }
+
   bool is_root() const { return entries_.empty(); }
   const std::vector<Entry>& entries() const { return entries_; }
 

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -43,6 +45,24 @@ absl::string_view TreeKindName(Tree::Kind kind) {
 Tree::Tree() : kind_(Kind::kNone) {}
 
 Tree Tree::Dict() { return Tree(Kind::kDict); }
+absl::StatusOr<Tree> Tree::DictFrom(std::vector<std::string> keys, std::vector<Tree> values) {
+  if (keys.size() != values.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("a dict needs as many keys as values, not ",
+                                                   keys.size(), " and ", values.size()));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  seen.reserve(keys.size());
+  for (const std::string& key : keys) {
+    if (!seen.insert(key).second) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate dict key '", key, "'"));
+    }
+  }
+  Tree tree(Kind::kDict);
+  tree.keys_ = std::move(keys);
+  tree.children_ = std::move(values);
+  return tree;
+}
+
 Tree Tree::List() { return Tree(Kind::kList); }
 Tree Tree::Tuple() { return Tree(Kind::kTuple); }
 

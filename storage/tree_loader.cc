@@ -56,9 +56,9 @@ class TreeLoader {
         parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
-    CAIRN_ASSIGN_OR_RETURN(index_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
-    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, index_.root(), KeyPath()));
-    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), index_);
+    CAIRN_ASSIGN_OR_RETURN(parsed_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
+    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, parsed_->index->root(), KeyPath()));
+    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
     CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, reads_.size(), parallelism_, [&](size_t i) {
       return ExecuteChunkRead(reads_[i], files);
     }));
@@ -104,7 +104,8 @@ class TreeLoader {
     const format::Dict& dict = node.dict();
     absl::flat_hash_map<absl::string_view, int> stored;
     for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
-    Tree result = Tree::Dict();
+    std::vector<Tree> values;
+    values.reserve(abstract.size());
     for (size_t i = 0; i < abstract.size(); ++i) {
       const std::string& key = abstract.keys()[i];
       const auto it = stored.find(key);
@@ -116,7 +117,7 @@ class TreeLoader {
       }
       CAIRN_ASSIGN_OR_RETURN(Tree child,
                              Match(abstract[i], dict.values(it->second), path.Child(key)));
-      result.Set(key, std::move(child));
+      values.push_back(std::move(child));
     }
     if (!options_.partial && abstract.size() != static_cast<size_t>(dict.keys_size())) {
       for (const std::string& key : dict.keys()) {
@@ -128,7 +129,7 @@ class TreeLoader {
         }
       }
     }
-    return result;
+    return Tree::DictFrom(abstract.keys(), std::move(values));
   }
 
   absl::StatusOr<Tree> MatchSequence(const Tree& abstract, const format::Node& node,
@@ -154,13 +155,14 @@ class TreeLoader {
   absl::StatusOr<Tree> AsSaved(const format::Node& node, const KeyPath& path) {
     switch (node.kind_case()) {
       case format::Node::kDict: {
-        Tree result = Tree::Dict();
-        for (int i = 0; i < node.dict().keys_size(); ++i) {
-          const std::string& key = node.dict().keys(i);
-          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(node.dict().values(i), path.Child(key)));
-          result.Set(key, std::move(child));
+        const format::Dict& dict = node.dict();
+        std::vector<Tree> values;
+        values.reserve(dict.values_size());
+        for (int i = 0; i < dict.keys_size(); ++i) {
+          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(dict.values(i), path.Child(dict.keys(i))));
+          values.push_back(std::move(child));
         }
-        return result;
+        return Tree::DictFrom({dict.keys().begin(), dict.keys().end()}, std::move(values));
       }
       case format::Node::kList:
       case format::Node::kTuple: {
@@ -343,7 +345,7 @@ class TreeLoader {
     std::vector<ChunkRead> reads;
     bool covered;
     PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), &reads, &covered);
-    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), index_);
+    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
     for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkRead(read, files));
     return one;
   }
@@ -353,18 +355,19 @@ class TreeLoader {
   Filesystem& fs_;
   ThreadPool* pool_;
   const int parallelism_;
-  format::TreeIndex index_;
+  std::unique_ptr<ParsedIndex> parsed_;
   std::vector<ChunkRead> reads_;
 };
 
 Tree MetadataNode(const format::Node& node) {
   switch (node.kind_case()) {
     case format::Node::kDict: {
-      Tree result = Tree::Dict();
-      for (int i = 0; i < node.dict().keys_size(); ++i) {
-        result.Set(node.dict().keys(i), MetadataNode(node.dict().values(i)));
-      }
-      return result;
+      const format::Dict& dict = node.dict();
+      std::vector<Tree> values;
+      values.reserve(dict.values_size());
+      for (const format::Node& value : dict.values()) values.push_back(MetadataNode(value));
+      // Keys were validated unique when the index was read.
+      return Tree::DictFrom({dict.keys().begin(), dict.keys().end()}, std::move(values)).value();
     }
     case format::Node::kList:
     case format::Node::kTuple: {
@@ -414,8 +417,9 @@ absl::StatusOr<Tree> LoadTree(const std::string& dir, const Tree& abstract,
 absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& dir,
                                                const StoreLoadOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
-  CAIRN_ASSIGN_OR_RETURN(const format::TreeIndex index,
+  CAIRN_ASSIGN_OR_RETURN(const std::unique_ptr<ParsedIndex> parsed,
                          ReadIndexFile(fs, dir, options.max_index_bytes));
+  const format::TreeIndex& index = *parsed->index;
   StoreMetadata metadata;
   metadata.tree = MetadataNode(index.root());
   if (!index.custom_metadata_json().empty()) {

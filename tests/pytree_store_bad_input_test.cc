@@ -152,10 +152,10 @@ TEST_F(BadInputTest, IndexLargerThanTheLimit) {
 class HostileIndexTest : public BadInputTest {
  protected:
   format::TreeIndex Index() {
-    absl::StatusOr<format::TreeIndex> index =
+    absl::StatusOr<std::unique_ptr<ParsedIndex>> parsed =
         ReadIndexFile(*Filesystem::Default(), dir_, 1 << 20);
-    EXPECT_TRUE(index.ok()) << index.status();
-    return *index;
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return *(*parsed)->index;
   }
   absl::Status LoadWith(const format::TreeIndex& index) {
     EXPECT_TRUE(WriteIndexFile(*Filesystem::Default(), dir_, index, false).ok());

@@ -70,7 +70,9 @@ class IndexValidator {
   IndexValidator(const format::TreeIndex& index, const std::string& file)
       : index_(index), file_(file) {}
 
-  absl::Status Node(const format::Node& node, const KeyPath& path) {
+  // Validates `node`, found at path_.
+  absl::Status Node(const format::Node& node) {
+    const KeyPath& path = path_;
     switch (node.kind_case()) {
       case format::Node::kDict: {
         const format::Dict& dict = node.dict();
@@ -80,14 +82,16 @@ class IndexValidator {
                                              " values"));
         }
         absl::flat_hash_set<absl::string_view> seen;
+        seen.reserve(dict.keys_size());
         for (int i = 0; i < dict.keys_size(); ++i) {
-          const KeyPath child = path.Child(dict.keys(i));
-          absl::Status key_status = ValidateDictKey(dict.keys(i), child.ToString());
+          path_.Push(dict.keys(i));
+          absl::Status key_status = ValidateDictKey(dict.keys(i), path_);
           if (!key_status.ok()) return Corrupt(file_, key_status.message());
           if (!seen.insert(dict.keys(i)).second) {
-            return Corrupt(file_, absl::StrCat("duplicate key at ", child.ToString()));
+            return Corrupt(file_, absl::StrCat("duplicate key at ", path_.ToString()));
           }
-          CAIRN_RETURN_IF_ERROR(Node(dict.values(i), child));
+          CAIRN_RETURN_IF_ERROR(Node(dict.values(i)));
+          path_.Pop();
         }
         return absl::OkStatus();
       }
@@ -96,12 +100,14 @@ class IndexValidator {
         const format::Sequence& seq =
             node.kind_case() == format::Node::kList ? node.list() : node.tuple();
         for (int i = 0; i < seq.items_size(); ++i) {
-          CAIRN_RETURN_IF_ERROR(Node(seq.items(i), path.Child(static_cast<size_t>(i))));
+          path_.Push(static_cast<size_t>(i));
+          CAIRN_RETURN_IF_ERROR(Node(seq.items(i)));
+          path_.Pop();
         }
         return absl::OkStatus();
       }
       case format::Node::kArray:
-        return Array(node.array(), path);
+        return Array(node.array());
       case format::Node::KIND_NOT_SET:
         return Corrupt(file_, absl::StrCat("node at ", path.ToString(), " has no kind"));
       default:
@@ -110,89 +116,95 @@ class IndexValidator {
   }
 
  private:
-  absl::Status Array(const format::ArrayLeaf& array, const KeyPath& path) {
-    const std::string where = path.ToString();
+  absl::Status Array(const format::ArrayLeaf& array) {
     if (!IsValidDType(static_cast<int>(array.dtype())) ||
         !IsValidDType(static_cast<int>(array.stored_dtype()))) {
-      return Corrupt(file_, absl::StrCat("unknown dtype at ", where));
+      return Corrupt(file_, absl::StrCat("unknown dtype at ", Where()));
     }
     const DType stored = static_cast<DType>(array.stored_dtype());
     const Shape global = ToShape(array.global_shape());
     for (uint64_t d : array.global_shape()) {
-      if (d > (uint64_t{1} << 62)) return Corrupt(file_, absl::StrCat("bad shape at ", where));
+      if (d > (uint64_t{1} << 62)) return Corrupt(file_, absl::StrCat("bad shape at ", Where()));
     }
     if (!ByteSize(stored, global).ok() ||
         !ByteSize(static_cast<DType>(array.dtype()), global).ok()) {
-      return Corrupt(file_, absl::StrCat("shape ", ShapeToString(global), " at ", where,
+      return Corrupt(file_, absl::StrCat("shape ", ShapeToString(global), " at ", Where(),
                                          " has a byte size that overflows"));
     }
-    if (array.chunk_rows() == 0) return Corrupt(file_, absl::StrCat("zero chunk rows at ", where));
+    if (array.chunk_rows() == 0) return Corrupt(file_, absl::StrCat("zero chunk rows at ", Where()));
     if (array.compression() != format::COMPRESSION_NONE &&
         array.compression() != format::COMPRESSION_ZSTD) {
-      return Corrupt(file_, absl::StrCat("unknown compression at ", where));
+      return Corrupt(file_, absl::StrCat("unknown compression at ", Where()));
     }
     for (const format::Shard& shard : array.shards()) {
-      CAIRN_RETURN_IF_ERROR(Shard(array, shard, global, stored, where));
+      CAIRN_RETURN_IF_ERROR(Shard(array, shard, global, stored));
     }
     return absl::OkStatus();
   }
 
   absl::Status Shard(const format::ArrayLeaf& array, const format::Shard& shard,
-                     const Shape& global, DType stored, const std::string& where) {
+                     const Shape& global, DType stored) {
     if (shard.origin_size() != static_cast<int>(global.size()) ||
         shard.shape_size() != static_cast<int>(global.size())) {
-      return Corrupt(file_, absl::StrCat("shard rank differs from the array's at ", where));
+      return Corrupt(file_, absl::StrCat("shard rank differs from the array's at ", Where()));
     }
     for (size_t d = 0; d < global.size(); ++d) {
       const uint64_t origin = shard.origin(d);
       const uint64_t extent = shard.shape(d);
       if (origin > static_cast<uint64_t>(global[d]) ||
           extent > static_cast<uint64_t>(global[d]) - origin) {
-        return Corrupt(file_, absl::StrCat("shard lies outside the array at ", where));
+        return Corrupt(file_, absl::StrCat("shard lies outside the array at ", Where()));
       }
     }
     if (shard.process_index() >= index_.process_count()) {
-      return Corrupt(file_, absl::StrCat("shard of an unknown process at ", where));
+      return Corrupt(file_, absl::StrCat("shard of an unknown process at ", Where()));
     }
     const Shape shape = ToShape(shard.shape());
     const uint64_t expected_chunks = NumChunks(shape, array.chunk_rows());
     if (static_cast<uint64_t>(shard.chunks_size()) != expected_chunks) {
-      return Corrupt(file_, absl::StrCat("shard at ", where, " has ", shard.chunks_size(),
+      return Corrupt(file_, absl::StrCat("shard at ", Where(), " has ", shard.chunks_size(),
                                          " chunks, expected ", expected_chunks));
     }
     const uint64_t row_bytes = RowElements(shape) * DTypeSize(stored);
     for (int c = 0; c < shard.chunks_size(); ++c) {
       const format::Chunk& chunk = shard.chunks(c);
       if (chunk.file() >= static_cast<uint32_t>(index_.data_files_size())) {
-        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", where, " names no data file"));
+        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", Where(), " names no data file"));
       }
       const uint64_t file_size = index_.data_files(chunk.file()).size();
       if (chunk.offset() > file_size || chunk.stored_size() > file_size - chunk.offset()) {
         return Corrupt(file_,
-                       absl::StrCat("chunk ", c, " at ", where, " lies outside its data file"));
+                       absl::StrCat("chunk ", c, " at ", Where(), " lies outside its data file"));
       }
       const uint64_t raw = ChunkRowRange(shape, array.chunk_rows(), c).size() * row_bytes;
       if (array.compression() == format::COMPRESSION_NONE ? chunk.stored_size() != raw
                                                           : (raw > 0 && chunk.stored_size() == 0)) {
-        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", where, " has size ",
+        return Corrupt(file_, absl::StrCat("chunk ", c, " at ", Where(), " has size ",
                                            chunk.stored_size(), " for ", raw, " bytes of data"));
       }
     }
     return absl::OkStatus();
   }
 
+  // The current node's path, rendered only for error messages.
+  std::string Where() const { return path_.ToString(); }
+
   const format::TreeIndex& index_;
   const std::string& file_;
+  KeyPath path_;
 };
 
 }  // namespace
 
-absl::Status ValidateDictKey(absl::string_view key, absl::string_view path) {
-  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat("empty dict key at ", path));
+absl::Status ValidateDictKey(absl::string_view key, const KeyPath& path) {
+  if (key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("empty dict key at ", path.ToString()));
+  }
   if (key == "." || key == ".." || key.find('/') != absl::string_view::npos ||
       key.find('\0') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dict key at ", path, " is not allowed: keys may not be '.', '..' or contain '/' or NUL"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dict key at ", path.ToString(),
+                     " is not allowed: keys may not be '.', '..' or contain '/' or NUL"));
   }
   return absl::OkStatus();
 }
@@ -224,7 +236,7 @@ absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string
     return Corrupt(file, "custom metadata is not valid JSON");
   }
   if (!index.has_root()) return Corrupt(file, "no root node");
-  return IndexValidator(index, file).Node(index.root(), KeyPath());
+  return IndexValidator(index, file).Node(index.root());
 }
 
 absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
@@ -250,8 +262,8 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
   return absl::OkStatus();
 }
 
-absl::StatusOr<format::TreeIndex> ReadIndexFile(Filesystem& fs, const std::string& dir,
-                                                uint64_t max_bytes) {
+absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const std::string& dir,
+                                                           uint64_t max_bytes) {
   const std::string path = JoinPath(dir, kTreeIndexFileName);
   CAIRN_ASSIGN_OR_RETURN(const std::string contents,
                          ReadFileToString(fs, path, max_bytes + kIndexHeaderSize));
@@ -284,15 +296,16 @@ absl::StatusOr<format::TreeIndex> ReadIndexFile(Filesystem& fs, const std::strin
   if (GetU64(&contents[24]) != Checksum64(payload, payload_size)) {
     return Corrupt(path, "payload checksum mismatch");
   }
-  format::TreeIndex index;
+  auto parsed = std::make_unique<ParsedIndex>();
+  parsed->index = google::protobuf::Arena::CreateMessage<format::TreeIndex>(&parsed->arena);
   google::protobuf::io::ArrayInputStream stream(payload, static_cast<int>(payload_size));
   google::protobuf::io::CodedInputStream coded(&stream);
   coded.SetRecursionLimit(kProtoRecursionLimit);
-  if (!index.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+  if (!parsed->index->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     return Corrupt(path, "the payload does not parse");
   }
-  CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(index, path));
-  return index;
+  CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(*parsed->index, path));
+  return parsed;
 }
 
 }  // namespace cairn

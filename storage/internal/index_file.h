@@ -4,11 +4,14 @@
 #define CAIRN_STORAGE_INTERNAL_INDEX_FILE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cairn/storage/index.pb.h"
+#include "google/protobuf/arena.h"
+#include "cairn/storage/key_path.h"
 #include "cairn/utils/filesystem.h"
 
 namespace cairn {
@@ -22,19 +25,27 @@ inline constexpr size_t kIndexHeaderSize = 40;
 absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
                             const format::TreeIndex& index, bool sync);
 
+// A parsed index and the arena that owns it: one allocation block instead of one per message,
+// which makes reading (and freeing) a 10,000-leaf index several times cheaper.
+struct ParsedIndex {
+  google::protobuf::Arena arena;
+  format::TreeIndex* index = nullptr;
+};
+
 // Reads, checks (header, checksums, size limit) and parses `<dir>/_CAIRN_INDEX`, then validates
 // every field (ValidateTreeIndex). DataLoss for corruption, FailedPrecondition for a newer
 // format, NotFound when there is no index.
-absl::StatusOr<format::TreeIndex> ReadIndexFile(Filesystem& fs, const std::string& dir,
-                                                uint64_t max_bytes);
+absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const std::string& dir,
+                                                           uint64_t max_bytes);
 
 // Checks every number and name in `index` so that loaders can trust it: dtypes, shapes and
 // their byte sizes, chunk counts and extents within their files, file names, dict keys. `file`
 // names the index in messages.
 absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string& file);
 
-// Checks a dict key: non-empty, no '/', no NUL, not "." or "..". `path` is the key's own path.
-absl::Status ValidateDictKey(absl::string_view key, absl::string_view path);
+// Checks a dict key: non-empty, no '/', no NUL, not "." or "..". `path` is the key's own path,
+// rendered only in an error.
+absl::Status ValidateDictKey(absl::string_view key, const KeyPath& path);
 
 }  // namespace cairn
 

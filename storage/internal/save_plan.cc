@@ -37,7 +37,7 @@ class Planner {
         for (size_t i = 0; i < tree.size(); ++i) {
           const std::string& key = tree.keys()[i];
           const KeyPath child = path.Child(key);
-          CAIRN_RETURN_IF_ERROR(ValidateDictKey(key, child.ToString()));
+          CAIRN_RETURN_IF_ERROR(ValidateDictKey(key, child));
           if (!seen.insert(key).second) return Invalid(child, "duplicate dict key");
           dict->add_keys(key);
           CAIRN_RETURN_IF_ERROR(Node(tree[i], child, depth + 1, dict->add_values()));
