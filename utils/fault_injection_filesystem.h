@@ -1,0 +1,99 @@
+// A Filesystem wrapper that makes chosen operations fail, for tests of every failure path.
+//
+// Each operation is counted by kind. A test can fail the Nth operation of a kind, every
+// operation of a kind, the Nth mutation of any kind (to enumerate every failure point of a
+// save), every mutation from the Nth on (a machine that died there), or make the Nth write
+// short, as a full disk does.
+#ifndef CAIRN_UTILS_FAULT_INJECTION_FILESYSTEM_H_
+#define CAIRN_UTILS_FAULT_INJECTION_FILESYSTEM_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "absl/synchronization/mutex.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+
+enum class FaultOp {
+  kOpenWrite,
+  kWrite,  // Append and WriteAt
+  kSync,
+  kClose,
+  kOpenRead,
+  kRead,
+  kStat,
+  kListDir,
+  kCreateDir,
+  kDelete,  // files and directories
+  kRename,
+  kSyncDir,
+};
+inline constexpr int kNumFaultOps = 12;
+
+// Whether `op` changes the filesystem (what a crash can interrupt).
+bool IsMutation(FaultOp op);
+
+// Errors as the kernel would report them, marked as injected.
+absl::Status NoSpaceError();
+absl::Status IoError();
+absl::Status PermissionError();
+
+class FaultInjectionFilesystem final : public Filesystem {
+ public:
+  // `inner` is not owned and must outlive this wrapper and every file it opened.
+  explicit FaultInjectionFilesystem(Filesystem* inner) : inner_(inner) {}
+
+  // The n-th (from 0) operation of kind `op` from now on fails with `error`, once.
+  void FailNth(FaultOp op, int n, absl::Status error);
+  // Every operation of kind `op` fails with `error` until Clear().
+  void FailAll(FaultOp op, absl::Status error);
+  // The n-th mutation (of any mutating kind) from now on fails with `error`, once.
+  void FailNthMutation(int n, absl::Status error);
+  // The n-th mutation from now on and every one after it fail with `error` until Clear().
+  void FailAllMutationsFrom(int n, absl::Status error);
+  // The n-th write from now on writes only the first half of its bytes, then reports a full
+  // disk (ResourceExhausted).
+  void ShortWriteNth(int n);
+  // Disarms every fault.
+  void Clear();
+
+  // Operations attempted (failed ones included) since construction or ResetCounts().
+  int64_t Count(FaultOp op) const;
+  int64_t MutationCount() const;
+  void ResetCounts();
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override;
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override;
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
+  absl::Status CreateDir(const std::string& path) override;
+  absl::Status DeleteFile(const std::string& path) override;
+  absl::Status DeleteDir(const std::string& path) override;
+  absl::Status Rename(const std::string& from, const std::string& to) override;
+  absl::Status SyncDir(const std::string& path) override;
+
+  // Counts one operation of kind `op` and returns the injected error for it, if any. With
+  // `short_write`, reports whether this write is the one to cut short. For the wrapped files.
+  absl::Status Check(FaultOp op, absl::string_view path, bool* short_write = nullptr);
+
+ private:
+  struct Armed {
+    int64_t at = 0;          // the count that triggers
+    bool repeat = false;     // fail every operation from `at` on
+    absl::Status error;
+  };
+
+  Filesystem* const inner_;
+  mutable absl::Mutex mu_;
+  std::array<int64_t, kNumFaultOps> counts_ ABSL_GUARDED_BY(mu_) = {};
+  int64_t mutations_ ABSL_GUARDED_BY(mu_) = 0;
+  std::array<std::optional<Armed>, kNumFaultOps> by_kind_ ABSL_GUARDED_BY(mu_);
+  std::optional<Armed> by_mutation_ ABSL_GUARDED_BY(mu_);
+  std::optional<int64_t> short_write_at_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTILS_FAULT_INJECTION_FILESYSTEM_H_
