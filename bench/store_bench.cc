@@ -4,7 +4,7 @@
 //   save_vs_raw=<cairn save / raw write> load_vs_raw=<cairn load / raw read>
 // Also times ReadTreeMetadata on a 10,000-leaf tree: metadata_10k_leaves_ms=<ms>.
 //
-// Usage: store_bench [runs=3] [MiB=1024]; CAIRN_BENCH_DIR picks the file system.
+// Usage: store_bench [runs=5] [MiB=1024]; CAIRN_BENCH_DIR picks the file system.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -125,7 +125,7 @@ double MetadataMillis(const std::string& dir) {
 }
 
 int Main(int argc, char** argv) {
-  const int runs = argc > 1 ? std::atoi(argv[1]) : 3;
+  const int runs = argc > 1 ? std::atoi(argv[1]) : 5;
   const uint64_t mib = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1024;
   ScratchDir scratch;
   State state = MakeState(mib << 20);

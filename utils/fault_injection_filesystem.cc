@@ -197,6 +197,12 @@ absl::StatusOr<std::vector<std::string>> FaultInjectionFilesystem::ListDir(
   return inner_->ListDir(path);
 }
 
+absl::StatusOr<std::vector<DirEntry>> FaultInjectionFilesystem::ListDirEntries(
+    const std::string& path) {
+  CAIRN_RETURN_IF_ERROR(Check(FaultOp::kListDir, path));
+  return inner_->ListDirEntries(path);
+}
+
 absl::Status FaultInjectionFilesystem::CreateDir(const std::string& path) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kCreateDir, path));
   return inner_->CreateDir(path);

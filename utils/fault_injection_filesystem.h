@@ -68,6 +68,7 @@ class FaultInjectionFilesystem final : public Filesystem {
   absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override;
   absl::StatusOr<FileInfo> Stat(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
+  absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override;
   absl::Status CreateDir(const std::string& path) override;
   absl::Status DeleteFile(const std::string& path) override;
   absl::Status DeleteDir(const std::string& path) override;

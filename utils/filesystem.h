@@ -31,6 +31,12 @@ struct FileInfo {
   bool is_symlink() const { return type == Type::kSymlink; }
 };
 
+// One entry of a directory listing.
+struct DirEntry {
+  std::string name;
+  FileInfo::Type type = FileInfo::Type::kOther;
+};
+
 // A file open for writing. `Append` and `WriteAt` may be mixed; `WriteAt` calls on disjoint
 // ranges are safe from several threads at once, `Append` is not.
 class WritableFile {
@@ -85,6 +91,10 @@ class Filesystem {
   virtual absl::StatusOr<FileInfo> Stat(const std::string& path) = 0;
   // The names in directory `path`, without "." and "..", in no particular order.
   virtual absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) = 0;
+  // Like ListDir, with each entry's type (symlinks not followed). The default calls Stat per
+  // entry; POSIX reads the type from the directory itself, which makes listing 10,000 steps
+  // one pass over the directory.
+  virtual absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path);
 
   // Creates one directory; AlreadyExists if anything exists at `path`.
   virtual absl::Status CreateDir(const std::string& path) = 0;

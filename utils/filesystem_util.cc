@@ -7,6 +7,19 @@
 
 namespace cairn {
 
+absl::StatusOr<std::vector<DirEntry>> Filesystem::ListDirEntries(const std::string& path) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(path));
+  std::vector<DirEntry> entries;
+  entries.reserve(names.size());
+  for (std::string& name : names) {
+    absl::StatusOr<FileInfo> info = Stat(JoinPath(path, name));
+    if (absl::IsNotFound(info.status())) continue;  // removed since the listing
+    CAIRN_RETURN_IF_ERROR(info.status());
+    entries.push_back(DirEntry{std::move(name), info->type});
+  }
+  return entries;
+}
+
 std::string JoinPath(absl::string_view a, absl::string_view b) {
   while (!a.empty() && a.back() == '/' && a.size() > 1) a.remove_suffix(1);
   while (!b.empty() && b.front() == '/') b.remove_prefix(1);

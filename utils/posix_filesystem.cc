@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/utils/filesystem.h"
+#include "cairn/utils/status_macros.h"
 
 namespace cairn {
 namespace {
@@ -167,6 +168,14 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    CAIRN_ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ListDirEntries(path));
+    std::vector<std::string> names;
+    names.reserve(entries.size());
+    for (DirEntry& entry : entries) names.push_back(std::move(entry.name));
+    return names;
+  }
+
+  absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override {
     const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoError(errno, "list", path);
     DIR* dir = ::fdopendir(fd);
@@ -175,17 +184,35 @@ class PosixFilesystem final : public Filesystem {
       ::close(fd);
       return ErrnoError(error, "list", path);
     }
-    std::vector<std::string> names;
+    std::vector<DirEntry> entries;
     errno = 0;
     while (struct dirent* entry = ::readdir(dir)) {
       const absl::string_view name = entry->d_name;
-      if (name != "." && name != "..") names.emplace_back(name);
+      if (name == "." || name == "..") continue;
+      DirEntry out{std::string(name), FileInfo::Type::kOther};
+      switch (entry->d_type) {
+        case DT_REG: out.type = FileInfo::Type::kFile; break;
+        case DT_DIR: out.type = FileInfo::Type::kDirectory; break;
+        case DT_LNK: out.type = FileInfo::Type::kSymlink; break;
+        case DT_UNKNOWN: {
+          // Some filesystems do not report types in listings; ask for this one.
+          struct stat st;
+          if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISREG(st.st_mode)) out.type = FileInfo::Type::kFile;
+            else if (S_ISDIR(st.st_mode)) out.type = FileInfo::Type::kDirectory;
+            else if (S_ISLNK(st.st_mode)) out.type = FileInfo::Type::kSymlink;
+          }
+          break;
+        }
+        default: break;
+      }
+      entries.push_back(std::move(out));
       errno = 0;
     }
     const int error = errno;
     ::closedir(dir);
     if (error != 0) return ErrnoError(error, "list", path);
-    return names;
+    return entries;
   }
 
   absl::Status CreateDir(const std::string& path) override {

@@ -1,0 +1,114 @@
+// A checkpoint: a directory of named checkpointables plus _CHECKPOINT_METADATA, committed
+// atomically. Saving, loading (all, some, or one pytree with Orbax's name resolution) and
+// reading metadata.
+#ifndef CAIRN_STEPS_CHECKPOINT_H_
+#define CAIRN_STEPS_CHECKPOINT_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cairn/steps/checkpoint_metadata.h"
+#include "cairn/steps/checkpointable.h"
+#include "cairn/steps/checkpointable_handler.h"
+#include "cairn/storage/pytree_store.h"
+
+namespace cairn {
+
+// How a checkpoint becomes visible.
+enum class CommitMode {
+  // Written into a temporary sibling directory, synced, then renamed into place (POSIX
+  // filesystems, where rename is atomic). The default.
+  kRename,
+  // Written in place; a commit marker file written last says it is complete (FUSE mounts of
+  // object stores, where rename is a copy). Readers ignore directories without the marker.
+  kCommitFile,
+};
+
+// The marker of a committed checkpoint. Written in both modes, so that readers set to
+// kCommitFile also accept checkpoints committed by rename.
+inline constexpr char kCommitMarkerFileName[] = "commit_success.txt";
+// The name under which Save stores its tree.
+inline constexpr char kDefaultPyTreeName[] = "pytree";
+
+struct CheckpointOptions {
+  CommitMode commit_mode = CommitMode::kRename;
+  // Replace an existing checkpoint at the same path. Without it, saving there is an error.
+  bool overwrite = false;
+  // Stored in _CHECKPOINT_METADATA.
+  nlohmann::json custom_metadata = nlohmann::json::object();
+  nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json performance_metrics = nlohmann::json::object();
+  // Options for pytree checkpointables (their filesystem field is ignored: `filesystem` wins).
+  StoreSaveOptions store_save;
+  StoreLoadOptions store_load;
+  Filesystem* filesystem = nullptr;        // default: Filesystem::Default()
+  const HandlerRegistry* registry = nullptr;  // default: HandlerRegistry::Global()
+};
+
+// Which pytree Load and Metadata read.
+struct CheckpointableName {
+  // Orbax's resolution: "pytree" if present, else the alphabetically first subdirectory
+  // holding a pytree, else the tree lying directly in the directory.
+  static CheckpointableName Auto() { return CheckpointableName(); }
+  // Exactly this subdirectory.
+  static CheckpointableName Named(std::string name) { return CheckpointableName(std::move(name)); }
+  // The flat layout: the tree lies directly in the directory.
+  static CheckpointableName None() {
+    CheckpointableName n;
+    n.flat = true;
+    return n;
+  }
+  std::optional<std::string> name;
+  bool flat = false;
+
+ private:
+  CheckpointableName() = default;
+  explicit CheckpointableName(std::string n) : name(std::move(n)) {}
+};
+
+// Saves `items` as one checkpoint at `dir`, atomically.
+absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
+                                 const CheckpointOptions& options = CheckpointOptions());
+// Saves `tree` as the checkpointable "pytree".
+absl::Status Save(const std::string& dir, const Tree& tree,
+                  const CheckpointOptions& options = CheckpointOptions());
+
+// Loads the named checkpointables (all of them when `requests` is empty); only those are read.
+absl::StatusOr<Checkpointables> LoadCheckpointables(
+    const std::string& dir, const std::map<std::string, LoadRequest>& requests = {},
+    const CheckpointOptions& options = CheckpointOptions());
+// Loads one pytree, resolved by `name`.
+absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract = Tree::AsSaved(),
+                          const CheckpointableName& name = CheckpointableName::Auto(),
+                          const CheckpointOptions& options = CheckpointOptions());
+
+// The checkpoint's _CHECKPOINT_METADATA.
+absl::StatusOr<CheckpointMetadata> CheckpointMetadataOf(
+    const std::string& dir, const CheckpointOptions& options = CheckpointOptions());
+// Each checkpointable's handler and, for pytrees, its tree metadata.
+struct CheckpointableInfo {
+  std::string handler;
+  std::optional<StoreMetadata> pytree;
+};
+absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadata(
+    const std::string& dir, const CheckpointOptions& options = CheckpointOptions());
+// The metadata of one pytree, resolved as Load resolves it.
+absl::StatusOr<StoreMetadata> Metadata(const std::string& dir,
+                                       const CheckpointableName& name = CheckpointableName::Auto(),
+                                       const CheckpointOptions& options = CheckpointOptions());
+
+// Whether `dir` is a committed checkpoint under `mode`.
+absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& dir, CommitMode mode,
+                                           Filesystem* filesystem = nullptr);
+
+// Checks a checkpointable name: non-empty, no '/', no NUL, not '.', '..' or a reserved name
+// (_CHECKPOINT_METADATA, commit_success.txt, LOCKED).
+absl::Status ValidateCheckpointableName(absl::string_view name);
+
+}  // namespace cairn
+
+#endif  // CAIRN_STEPS_CHECKPOINT_H_

@@ -1,0 +1,173 @@
+// SaveCheckpointables and Save: every checkpointable into a work directory, then the metadata,
+// the commit marker, and (in rename mode) the rename that makes it visible.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cairn/steps/checkpoint.h"
+#include "cairn/steps/temporary_names.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+
+namespace cairn {
+namespace {
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+class CheckpointWriter {
+ public:
+  CheckpointWriter(const std::string& dir, const CheckpointOptions& options)
+      : dir_(dir),
+        parent_(ParentPath(dir)),
+        options_(options),
+        fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()),
+        registry_(options.registry ? *options.registry : HandlerRegistry::Global()) {}
+
+  absl::Status Write(const Checkpointables& items) {
+    if (BaseName(dir_).empty() || ParseTemporaryName(BaseName(dir_))) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot save a checkpoint at ", dir_,
+                                                     ": not a usable directory name"));
+    }
+    std::vector<std::shared_ptr<const CheckpointableHandler>> handlers;
+    for (const auto& [name, value] : items) {
+      CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(name));
+      absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> handler =
+          registry_.ForValue(value);
+      if (!handler.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("checkpointable '", name, "': ", handler.status().message()));
+      }
+      handlers.push_back(*std::move(handler));
+    }
+    CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
+    if (exists && !options_.overwrite) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
+    }
+    CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_));
+
+    const bool rename = options_.commit_mode == CommitMode::kRename;
+    work_ = rename ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
+                   : dir_;
+    if (!rename && exists) CAIRN_RETURN_IF_ERROR(Uncommit());
+    absl::Status status = Fill(items, handlers);
+    if (status.ok()) status = rename ? Publish(exists) : fs_.SyncDir(parent_);
+    if (!status.ok()) DeleteRecursively(fs_, work_).IgnoreError();
+    return status;
+  }
+
+ private:
+  absl::StatusOr<bool> Exists() {
+    absl::StatusOr<FileInfo> info = fs_.Stat(dir_);
+    if (absl::IsNotFound(info.status())) return false;
+    CAIRN_RETURN_IF_ERROR(info.status());
+    if (!info->is_directory()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot save a checkpoint at ", dir_, ": it exists and is not a directory (",
+          info->is_symlink() ? "a symlink" : "a file", "); nothing was changed"));
+    }
+    return true;
+  }
+
+  // Commit-file mode replacing a checkpoint in place: withdraw the marker first, durably, so
+  // that no reader takes the half-replaced directory for a checkpoint.
+  absl::Status Uncommit() {
+    absl::Status status = fs_.DeleteFile(JoinPath(dir_, kCommitMarkerFileName));
+    if (!status.ok() && !absl::IsNotFound(status)) return status;
+    CAIRN_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+    return DeleteRecursively(fs_, dir_);
+  }
+
+  absl::Status Fill(const Checkpointables& items,
+                    const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
+    const bool sync = options_.store_save.sync;
+    CheckpointMetadata metadata;
+    metadata.init_timestamp_nsecs = absl::ToUnixNanos(absl::Now());
+    metadata.custom_metadata = options_.custom_metadata;
+    metadata.metrics = options_.metrics;
+    metadata.performance_metrics = options_.performance_metrics;
+    CAIRN_RETURN_IF_ERROR(fs_.CreateDir(work_));
+    HandlerContext context{&fs_, options_.store_save, options_.store_load};
+    context.store_save.filesystem = &fs_;
+    size_t i = 0;
+    for (const auto& [name, value] : items) {
+      const std::string item_dir = JoinPath(work_, name);
+      CAIRN_RETURN_IF_ERROR(fs_.CreateDir(item_dir));
+      CAIRN_RETURN_IF_ERROR(
+          Annotate(handlers[i]->Save(item_dir, value, context), absl::StrCat("saving '", name, "'")));
+      if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(item_dir));
+      metadata.item_handlers[name] = handlers[i]->RecordedName(value);
+      ++i;
+    }
+    metadata.commit_timestamp_nsecs = absl::ToUnixNanos(absl::Now());
+    CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
+    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
+    // The marker comes last and alone, after everything it vouches for is durable.
+    CAIRN_RETURN_IF_ERROR(
+        WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName), "committed by cairn\n", sync));
+    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
+    return absl::OkStatus();
+  }
+
+  // Rename mode: the complete work directory takes the checkpoint's name in one rename. An
+  // overwritten checkpoint is moved aside first and deleted only after the new one is durable,
+  // so the name is without a complete checkpoint only between two renames.
+  absl::Status Publish(bool replacing) {
+    std::string old;
+    if (replacing) {
+      old = JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kReplaced));
+      CAIRN_RETURN_IF_ERROR(fs_.Rename(dir_, old));
+    }
+    absl::Status status = fs_.Rename(work_, dir_);
+    if (!status.ok()) {
+      if (replacing) fs_.Rename(old, dir_).IgnoreError();
+      return status;
+    }
+    CAIRN_RETURN_IF_ERROR(fs_.SyncDir(parent_));
+    // A failure here leaves a recognisable leftover for CleanupStaleTemporaries, not an error.
+    if (replacing) DeleteRecursively(fs_, old).IgnoreError();
+    return absl::OkStatus();
+  }
+
+  const std::string dir_;
+  const std::string parent_;
+  const CheckpointOptions& options_;
+  Filesystem& fs_;
+  const HandlerRegistry& registry_;
+  std::string work_;
+};
+
+}  // namespace
+
+absl::Status ValidateCheckpointableName(absl::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos ||
+      name.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "checkpointable name '", name,
+        "' is not allowed: it must be non-empty, contain neither '/' nor NUL, and not be '.' or "
+        "'..'"));
+  }
+  if (name == kCheckpointMetadataFileName || name == kCommitMarkerFileName || name == "LOCKED") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpointable name '", name, "' is reserved by cairn"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
+                                 const CheckpointOptions& options) {
+  return CheckpointWriter(dir, options).Write(items);
+}
+
+absl::Status Save(const std::string& dir, const Tree& tree, const CheckpointOptions& options) {
+  Checkpointables items;
+  items.emplace(kDefaultPyTreeName, tree);
+  return SaveCheckpointables(dir, items, options);
+}
+
+}  // namespace cairn

@@ -1,0 +1,48 @@
+#include "cairn/steps/step_listing.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
+
+namespace cairn {
+
+absl::StatusOr<std::vector<int64_t>> ListSteps(const std::string& root,
+                                               const StepListingOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  absl::StatusOr<std::vector<DirEntry>> entries = fs.ListDirEntries(root);
+  if (!entries.ok()) {
+    if (absl::IsNotFound(entries.status())) {
+      return absl::NotFoundError(absl::StrCat("checkpoint root ", root, " does not exist"));
+    }
+    if (absl::IsFailedPrecondition(entries.status())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint root ", root, " is not a directory"));
+    }
+    return entries.status();
+  }
+  std::vector<int64_t> steps;
+  steps.reserve(entries->size());
+  for (const DirEntry& entry : *entries) {
+    if (entry.type != FileInfo::Type::kDirectory) continue;
+    const std::optional<int64_t> step = options.name_format->Parse(entry.name);
+    if (!step) continue;
+    if (options.commit_mode == CommitMode::kCommitFile) {
+      absl::StatusOr<bool> committed =
+          PathExists(fs, JoinPath(JoinPath(root, entry.name), kCommitMarkerFileName));
+      if (!committed.ok() || !*committed) continue;
+    }
+    steps.push_back(*step);
+  }
+  std::sort(steps.begin(), steps.end());
+  // Two spellings of one step (a read format accepting several) count once.
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+  return steps;
+}
+
+std::string StepPath(const std::string& root, int64_t step, const NameFormat& format) {
+  return JoinPath(root, format.Build(step));
+}
+
+}  // namespace cairn
