@@ -116,7 +116,8 @@ class CheckpointWriter {
 
   // Rename mode: the complete work directory takes the checkpoint's name in one rename. An
   // overwritten checkpoint is moved aside first and deleted only after the new one is durable,
-  // so the name is without a complete checkpoint only between two renames.
+  // so the name is without a complete checkpoint only between two renames. A failure at any
+  // point puts the old state back: a save that failed leaves no trace.
   absl::Status Publish(bool replacing) {
     std::string old;
     if (replacing) {
@@ -125,13 +126,24 @@ class CheckpointWriter {
     }
     absl::Status status = fs_.Rename(work_, dir_);
     if (!status.ok()) {
-      if (replacing) fs_.Rename(old, dir_).IgnoreError();
+      if (replacing) Restore(old).IgnoreError();
       return status;
     }
-    CAIRN_RETURN_IF_ERROR(fs_.SyncDir(parent_));
+    status = fs_.SyncDir(parent_);
+    if (!status.ok()) {
+      // Visible but not known to be durable: withdraw it rather than acknowledge it.
+      if (fs_.Rename(dir_, work_).ok() && replacing) Restore(old).IgnoreError();
+      return status;
+    }
     // A failure here leaves a recognisable leftover for CleanupStaleTemporaries, not an error.
     if (replacing) DeleteRecursively(fs_, old).IgnoreError();
     return absl::OkStatus();
+  }
+
+  // Puts the checkpoint moved aside to `old` back under its name.
+  absl::Status Restore(const std::string& old) {
+    CAIRN_RETURN_IF_ERROR(fs_.Rename(old, dir_));
+    return fs_.SyncDir(parent_);
   }
 
   const std::string dir_;

@@ -1,36 +1,33 @@
+// FaultInjectionFilesystem: counts every call, fails the armed ones, forwards the rest.
 #include "cairn/utils/fault_injection_filesystem.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
-namespace {
 
-class FaultWritableFile final : public WritableFile {
+class FaultInjectionFilesystem::Writable final : public WritableFile {
  public:
-  FaultWritableFile(FaultInjectionFilesystem* fs, std::unique_ptr<WritableFile> inner)
+  Writable(FaultInjectionFilesystem* fs, std::unique_ptr<WritableFile> inner)
       : fs_(fs), inner_(std::move(inner)) {}
 
   absl::Status Append(absl::string_view data) override {
     bool short_write = false;
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kWrite, path(), &short_write));
-    if (short_write) {
-      CAIRN_RETURN_IF_ERROR(inner_->Append(data.substr(0, data.size() / 2)));
-      return Full();
-    }
-    return inner_->Append(data);
+    if (!short_write) return inner_->Append(data);
+    CAIRN_RETURN_IF_ERROR(inner_->Append(data.substr(0, data.size() / 2)));
+    return DiskFull();
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
     bool short_write = false;
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kWrite, path(), &short_write));
-    if (short_write) {
-      CAIRN_RETURN_IF_ERROR(inner_->WriteAt(offset, data.substr(0, data.size() / 2)));
-      return Full();
-    }
-    return inner_->WriteAt(offset, data);
+    if (!short_write) return inner_->WriteAt(offset, data);
+    CAIRN_RETURN_IF_ERROR(inner_->WriteAt(offset, data.substr(0, data.size() / 2)));
+    return DiskFull();
   }
 
   absl::Status Sync() override {
@@ -39,14 +36,16 @@ class FaultWritableFile final : public WritableFile {
   }
 
   absl::Status Close() override {
-    CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kClose, path()));
-    return inner_->Close();
+    absl::Status injected = fs_->Check(FaultOp::kClose, path());
+    // close(2) releases the descriptor even when it reports an error.
+    absl::Status closed = inner_->Close();
+    return injected.ok() ? closed : injected;
   }
 
   const std::string& path() const override { return inner_->path(); }
 
  private:
-  absl::Status Full() const {
+  absl::Status DiskFull() const {
     return absl::ResourceExhaustedError(
         absl::StrCat("write ", path(), ": injected fault: short write, no space left on device"));
   }
@@ -55,15 +54,16 @@ class FaultWritableFile final : public WritableFile {
   const std::unique_ptr<WritableFile> inner_;
 };
 
-class FaultReadableFile final : public ReadableFile {
+class FaultInjectionFilesystem::Readable final : public ReadableFile {
  public:
-  FaultReadableFile(FaultInjectionFilesystem* fs, std::unique_ptr<ReadableFile> inner)
+  Readable(FaultInjectionFilesystem* fs, std::unique_ptr<ReadableFile> inner)
       : fs_(fs), inner_(std::move(inner)) {}
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kRead, path()));
     return inner_->ReadAt(offset, n, scratch);
   }
+  // Not a fault point: the size of an open file comes from memory the kernel already holds.
   absl::StatusOr<uint64_t> Size() const override { return inner_->Size(); }
   const std::string& path() const override { return inner_->path(); }
 
@@ -71,8 +71,6 @@ class FaultReadableFile final : public ReadableFile {
   FaultInjectionFilesystem* const fs_;
   const std::unique_ptr<ReadableFile> inner_;
 };
-
-}  // namespace
 
 bool IsMutation(FaultOp op) {
   switch (op) {
@@ -85,9 +83,43 @@ bool IsMutation(FaultOp op) {
     case FaultOp::kRename:
     case FaultOp::kSyncDir:
       return true;
-    default:
+    case FaultOp::kOpenRead:
+    case FaultOp::kRead:
+    case FaultOp::kStat:
+    case FaultOp::kListDir:
       return false;
   }
+  return false;
+}
+
+absl::string_view FaultOpName(FaultOp op) {
+  switch (op) {
+    case FaultOp::kOpenWrite:
+      return "create";
+    case FaultOp::kWrite:
+      return "write";
+    case FaultOp::kSync:
+      return "fsync";
+    case FaultOp::kClose:
+      return "close";
+    case FaultOp::kOpenRead:
+      return "open";
+    case FaultOp::kRead:
+      return "read";
+    case FaultOp::kStat:
+      return "stat";
+    case FaultOp::kListDir:
+      return "list";
+    case FaultOp::kCreateDir:
+      return "mkdir";
+    case FaultOp::kDelete:
+      return "delete";
+    case FaultOp::kRename:
+      return "rename";
+    case FaultOp::kSyncDir:
+      return "fsync directory";
+  }
+  return "unknown operation";
 }
 
 absl::Status NoSpaceError() {
@@ -101,7 +133,7 @@ absl::Status PermissionError() {
 void FaultInjectionFilesystem::FailNth(FaultOp op, int n, absl::Status error) {
   absl::MutexLock lock(&mu_);
   const int k = static_cast<int>(op);
-  by_kind_[k] = Armed{counts_[k] + n, false, std::move(error)};
+  by_kind_[k] = Armed{counts_[k] + std::max(n, 0), false, std::move(error)};
 }
 
 void FaultInjectionFilesystem::FailAll(FaultOp op, absl::Status error) {
@@ -112,17 +144,17 @@ void FaultInjectionFilesystem::FailAll(FaultOp op, absl::Status error) {
 
 void FaultInjectionFilesystem::FailNthMutation(int n, absl::Status error) {
   absl::MutexLock lock(&mu_);
-  by_mutation_ = Armed{mutations_ + n, false, std::move(error)};
+  by_mutation_ = Armed{mutations_ + std::max(n, 0), false, std::move(error)};
 }
 
 void FaultInjectionFilesystem::FailAllMutationsFrom(int n, absl::Status error) {
   absl::MutexLock lock(&mu_);
-  by_mutation_ = Armed{mutations_ + n, true, std::move(error)};
+  by_mutation_ = Armed{mutations_ + std::max(n, 0), true, std::move(error)};
 }
 
 void FaultInjectionFilesystem::ShortWriteNth(int n) {
   absl::MutexLock lock(&mu_);
-  short_write_at_ = counts_[static_cast<int>(FaultOp::kWrite)] + n;
+  short_write_at_ = counts_[static_cast<int>(FaultOp::kWrite)] + std::max(n, 0);
 }
 
 void FaultInjectionFilesystem::Clear() {
@@ -144,6 +176,12 @@ int64_t FaultInjectionFilesystem::MutationCount() const {
 
 void FaultInjectionFilesystem::ResetCounts() {
   absl::MutexLock lock(&mu_);
+  // Armed faults are positions on the counters; move them so they still fire when intended.
+  for (int k = 0; k < kNumFaultOps; ++k) {
+    if (by_kind_[k]) by_kind_[k]->at -= counts_[k];
+  }
+  if (by_mutation_) by_mutation_->at -= mutations_;
+  if (short_write_at_) *short_write_at_ -= counts_[static_cast<int>(FaultOp::kWrite)];
   counts_.fill(0);
   mutations_ = 0;
 }
@@ -151,24 +189,27 @@ void FaultInjectionFilesystem::ResetCounts() {
 absl::Status FaultInjectionFilesystem::Check(FaultOp op, absl::string_view path,
                                              bool* short_write) {
   absl::MutexLock lock(&mu_);
-  const int k = static_cast<int>(op);
-  const int64_t index = counts_[k]++;
+  // Whether `armed` fires at `count`; a one-shot fault is spent by firing.
   auto fires = [](std::optional<Armed>& armed, int64_t count) -> std::optional<absl::Status> {
     if (!armed || count < armed->at || (!armed->repeat && count != armed->at)) return std::nullopt;
     absl::Status error = armed->error;
     if (!armed->repeat) armed.reset();
     return error;
   };
+  const int k = static_cast<int>(op);
+  const int64_t index = counts_[k]++;
   std::optional<absl::Status> error = fires(by_kind_[k], index);
   if (IsMutation(op)) {
-    const int64_t mutation = mutations_++;
-    if (!error) error = fires(by_mutation_, mutation);
+    // Checked even when the kind's fault fired, so that a fault armed on this same mutation is
+    // spent rather than left waiting for a count that has passed.
+    std::optional<absl::Status> by_mutation = fires(by_mutation_, mutations_++);
+    if (!error) error = std::move(by_mutation);
   }
-  if (error) return Annotate(*error, path);
   if (short_write != nullptr && short_write_at_ && *short_write_at_ == index) {
     short_write_at_.reset();
-    *short_write = true;
+    *short_write = !error.has_value();
   }
+  if (error) return Annotate(*error, absl::StrCat(FaultOpName(op), " ", path));
   return absl::OkStatus();
 }
 
@@ -176,14 +217,14 @@ absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFilesystem::NewWrita
     const std::string& path) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kOpenWrite, path));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, inner_->NewWritableFile(path));
-  return std::unique_ptr<WritableFile>(new FaultWritableFile(this, std::move(file)));
+  return std::unique_ptr<WritableFile>(new Writable(this, std::move(file)));
 }
 
 absl::StatusOr<std::unique_ptr<ReadableFile>> FaultInjectionFilesystem::NewReadableFile(
     const std::string& path) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kOpenRead, path));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> file, inner_->NewReadableFile(path));
-  return std::unique_ptr<ReadableFile>(new FaultReadableFile(this, std::move(file)));
+  return std::unique_ptr<ReadableFile>(new Readable(this, std::move(file)));
 }
 
 absl::StatusOr<FileInfo> FaultInjectionFilesystem::Stat(const std::string& path) {
@@ -219,7 +260,7 @@ absl::Status FaultInjectionFilesystem::DeleteDir(const std::string& path) {
 }
 
 absl::Status FaultInjectionFilesystem::Rename(const std::string& from, const std::string& to) {
-  CAIRN_RETURN_IF_ERROR(Check(FaultOp::kRename, absl::StrCat(from, " -> ", to)));
+  CAIRN_RETURN_IF_ERROR(Check(FaultOp::kRename, absl::StrCat(from, " to ", to)));
   return inner_->Rename(from, to);
 }
 

@@ -1,51 +1,69 @@
 // A Filesystem wrapper that makes chosen operations fail, for tests of every failure path.
 //
-// Each operation is counted by kind. A test can fail the Nth operation of a kind, every
-// operation of a kind, the Nth mutation of any kind (to enumerate every failure point of a
-// save), every mutation from the Nth on (a machine that died there), or make the Nth write
-// short, as a full disk does.
+// Each operation is one fault point, counted by kind. A test can fail the Nth operation of a
+// kind, every operation of a kind, the Nth mutation of any kind (to enumerate every failure
+// point of a save), every mutation from the Nth on (a machine that died there), or make the Nth
+// write short, as a full disk does. An operation that fails by injection is not passed to the
+// wrapped filesystem, so it changes nothing there; the one exception is Close, which releases
+// the wrapped file anyway, as close(2) does.
 #ifndef CAIRN_UTILS_FAULT_INJECTION_FILESYSTEM_H_
 #define CAIRN_UTILS_FAULT_INJECTION_FILESYSTEM_H_
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/utils/filesystem.h"
 
 namespace cairn {
 
+// The kinds of fault point.
 enum class FaultOp {
-  kOpenWrite,
-  kWrite,  // Append and WriteAt
-  kSync,
-  kClose,
-  kOpenRead,
-  kRead,
-  kStat,
-  kListDir,
-  kCreateDir,
-  kDelete,  // files and directories
-  kRename,
-  kSyncDir,
+  kOpenWrite,  // NewWritableFile
+  kWrite,      // WritableFile::Append and WriteAt
+  kSync,       // WritableFile::Sync
+  kClose,      // WritableFile::Close
+  kOpenRead,   // NewReadableFile
+  kRead,       // ReadableFile::ReadAt
+  kStat,       // Stat
+  kListDir,    // ListDir and ListDirEntries
+  kCreateDir,  // CreateDir
+  kDelete,     // DeleteFile and DeleteDir
+  kRename,     // Rename
+  kSyncDir,    // SyncDir
 };
 inline constexpr int kNumFaultOps = 12;
 
-// Whether `op` changes the filesystem (what a crash can interrupt).
+// Whether `op` changes the filesystem (what a crash can interrupt): every kind except kOpenRead,
+// kRead, kStat and kListDir.
 bool IsMutation(FaultOp op);
+// A short lower-case name for `op` ("write", "sync directory"), used in injected errors.
+absl::string_view FaultOpName(FaultOp op);
 
 // Errors as the kernel would report them, marked as injected.
-absl::Status NoSpaceError();
-absl::Status IoError();
-absl::Status PermissionError();
+absl::Status NoSpaceError();     // ResourceExhausted, as ENOSPC maps
+absl::Status IoError();          // DataLoss, as EIO maps
+absl::Status PermissionError();  // PermissionDenied, as EACCES maps
 
 class FaultInjectionFilesystem final : public Filesystem {
  public:
   // `inner` is not owned and must outlive this wrapper and every file it opened.
   explicit FaultInjectionFilesystem(Filesystem* inner) : inner_(inner) {}
+  FaultInjectionFilesystem(const FaultInjectionFilesystem&) = delete;
+  FaultInjectionFilesystem& operator=(const FaultInjectionFilesystem&) = delete;
 
-  // The n-th (from 0) operation of kind `op` from now on fails with `error`, once.
+  // Arming. `n` counts from 0 and from the moment of arming: n = 0 is the very next operation.
+  // Arming again a kind (or the mutations, or the short write) replaces what was armed before.
+
+  // The n-th operation of kind `op` from now on fails with `error`, once.
   void FailNth(FaultOp op, int n, absl::Status error);
   // Every operation of kind `op` fails with `error` until Clear().
   void FailAll(FaultOp op, absl::Status error);
@@ -53,10 +71,10 @@ class FaultInjectionFilesystem final : public Filesystem {
   void FailNthMutation(int n, absl::Status error);
   // The n-th mutation from now on and every one after it fail with `error` until Clear().
   void FailAllMutationsFrom(int n, absl::Status error);
-  // The n-th write from now on writes only the first half of its bytes, then reports a full
-  // disk (ResourceExhausted).
+  // The n-th write from now on really writes only the first half of its bytes, then reports a
+  // full disk (ResourceExhausted). An injected error for the same write takes precedence.
   void ShortWriteNth(int n);
-  // Disarms every fault.
+  // Disarms every fault; the counts are kept.
   void Clear();
 
   // Operations attempted (failed ones included) since construction or ResetCounts().
@@ -75,16 +93,19 @@ class FaultInjectionFilesystem final : public Filesystem {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status SyncDir(const std::string& path) override;
 
-  // Counts one operation of kind `op` and returns the injected error for it, if any. With
-  // `short_write`, reports whether this write is the one to cut short. For the wrapped files.
-  absl::Status Check(FaultOp op, absl::string_view path, bool* short_write = nullptr);
-
  private:
+  class Writable;
+  class Readable;
+
   struct Armed {
-    int64_t at = 0;          // the count that triggers
-    bool repeat = false;     // fail every operation from `at` on
+    int64_t at = 0;       // the count that triggers
+    bool repeat = false;  // fail every operation from `at` on
     absl::Status error;
   };
+
+  // Counts one operation of kind `op` on `path` and returns the injected error for it, if any.
+  // With `short_write`, also reports whether this write is the one to cut short.
+  absl::Status Check(FaultOp op, absl::string_view path, bool* short_write = nullptr);
 
   Filesystem* const inner_;
   mutable absl::Mutex mu_;

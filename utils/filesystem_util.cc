@@ -1,5 +1,7 @@
+// Helpers built on any Filesystem, and the generic Filesystem::ListDirEntries.
 #include "cairn/utils/filesystem_util.h"
 
+#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,8 +23,9 @@ absl::StatusOr<std::vector<DirEntry>> Filesystem::ListDirEntries(const std::stri
 }
 
 std::string JoinPath(absl::string_view a, absl::string_view b) {
-  while (!a.empty() && a.back() == '/' && a.size() > 1) a.remove_suffix(1);
+  while (a.size() > 1 && a.back() == '/') a.remove_suffix(1);
   while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  if (b.empty()) return std::string(a);
   if (a.empty()) return std::string(b);
   if (a == "/") return absl::StrCat("/", b);
   return absl::StrCat(a, "/", b);
@@ -36,44 +39,71 @@ std::string ParentPath(absl::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
-absl::Status CreateDirs(Filesystem& fs, const std::string& path) {
+namespace {
+
+// Whether what Stat described at `path` can hold entries. Stat does not follow symlinks, but a
+// symlink to a directory (say a home directory moved to another disk) is a directory to mkdir -p.
+bool IsUsableDirectory(Filesystem& fs, const std::string& path, const FileInfo& info) {
+  if (info.is_directory()) return true;
+  return info.is_symlink() && fs.ListDir(path).ok();
+}
+
+absl::Status NotADirectory(const std::string& path, const std::string& component) {
+  return absl::FailedPreconditionError(absl::StrCat("create directories ", path, ": ", component,
+                                                    " exists and is not a directory"));
+}
+
+absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::string& target) {
   absl::StatusOr<FileInfo> info = fs.Stat(path);
   if (info.ok()) {
-    if (info->is_directory()) return absl::OkStatus();
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create directory ", path, ": a non-directory is in the way"));
+    return IsUsableDirectory(fs, path, *info) ? absl::OkStatus() : NotADirectory(target, path);
   }
   if (!absl::IsNotFound(info.status())) return info.status();
   const std::string parent = ParentPath(path);
   if (parent != path && parent != "." && parent != "/") {
-    CAIRN_RETURN_IF_ERROR(CreateDirs(fs, parent));
+    CAIRN_RETURN_IF_ERROR(CreateDirsFor(fs, parent, target));
   }
   absl::Status status = fs.CreateDir(path);
   if (absl::IsAlreadyExists(status)) {
-    // Lost a race with another creator; fine if what is there now is a directory.
-    CAIRN_ASSIGN_OR_RETURN(FileInfo now, fs.Stat(path));
-    if (now.is_directory()) return absl::OkStatus();
+    // Another creator got there first; fine if what it made is a directory.
+    CAIRN_ASSIGN_OR_RETURN(const FileInfo now, fs.Stat(path));
+    return IsUsableDirectory(fs, path, now) ? absl::OkStatus() : NotADirectory(target, path);
   }
   return status;
 }
 
-absl::Status DeleteRecursively(Filesystem& fs, const std::string& path) {
-  CAIRN_ASSIGN_OR_RETURN(const FileInfo info, fs.Stat(path));
-  if (!info.is_directory()) return fs.DeleteFile(path);
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> children, fs.ListDir(path));
-  for (const std::string& child : children) {
-    absl::Status status = DeleteRecursively(fs, JoinPath(path, child));
+// Removes `path`, known to be of type `type` (kOther when the listing could not tell).
+absl::Status DeleteTree(Filesystem& fs, const std::string& path, FileInfo::Type type) {
+  if (type == FileInfo::Type::kOther) {
+    CAIRN_ASSIGN_OR_RETURN(const FileInfo info, fs.Stat(path));
+    type = info.type;
+  }
+  if (type != FileInfo::Type::kDirectory) return fs.DeleteFile(path);
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> children, fs.ListDirEntries(path));
+  for (const DirEntry& child : children) {
+    const absl::Status status = DeleteTree(fs, JoinPath(path, child.name), child.type);
+    // Something else deleting the same tree at the same time is no reason to stop.
     if (!status.ok() && !absl::IsNotFound(status)) return status;
   }
   return fs.DeleteDir(path);
 }
 
+}  // namespace
+
+absl::Status CreateDirs(Filesystem& fs, const std::string& path) {
+  return CreateDirsFor(fs, path, path);
+}
+
+absl::Status DeleteRecursively(Filesystem& fs, const std::string& path) {
+  return DeleteTree(fs, path, FileInfo::Type::kOther);
+}
+
 absl::StatusOr<std::string> ReadFileToString(Filesystem& fs, const std::string& path,
                                              uint64_t max_size) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> file, fs.NewReadableFile(path));
+  CAIRN_ASSIGN_OR_RETURN(const std::unique_ptr<ReadableFile> file, fs.NewReadableFile(path));
   CAIRN_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
   if (size > max_size) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " has ", size,
+    return absl::FailedPreconditionError(absl::StrCat("read ", path, ": it has ", size,
                                                       " bytes, more than the limit of ", max_size,
                                                       " for this kind of file"));
   }
@@ -85,7 +115,7 @@ absl::StatusOr<std::string> ReadFileToString(Filesystem& fs, const std::string& 
 
 absl::Status WriteStringToFile(Filesystem& fs, const std::string& path, absl::string_view data,
                                bool sync) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs.NewWritableFile(path));
+  CAIRN_ASSIGN_OR_RETURN(const std::unique_ptr<WritableFile> file, fs.NewWritableFile(path));
   CAIRN_RETURN_IF_ERROR(file->Append(data));
   if (sync) CAIRN_RETURN_IF_ERROR(file->Sync());
   return file->Close();

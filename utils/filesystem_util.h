@@ -13,19 +13,24 @@
 
 namespace cairn {
 
-// `a/b` with exactly one slash between them.
+// `a/b` with exactly one slash between them. `b` is always taken relative to `a`: a leading
+// slash on it is dropped rather than letting it escape `a`. An empty `b` gives `a`.
 std::string JoinPath(absl::string_view a, absl::string_view b);
 // The directory part of `path` ("/a/b" -> "/a", "/a" -> "/", "a" -> ".").
 std::string ParentPath(absl::string_view path);
 
 // mkdir -p: OK if `path` is already a directory; FailedPrecondition if a component is not one.
+// Symlinks to directories among the existing components are accepted, as mkdir -p does.
 absl::Status CreateDirs(Filesystem& fs, const std::string& path);
-// Removes `path` and everything below it. Symlinks are removed, never followed.
+// Removes `path` and everything below it; NotFound if `path` does not exist. Symlinks are
+// removed, never followed.
 absl::Status DeleteRecursively(Filesystem& fs, const std::string& path);
-// Reads a whole file, refusing (before allocating) one larger than `max_size`.
+// Reads a whole file. One larger than `max_size` is refused with FailedPrecondition before
+// anything is allocated for it, so a corrupt or hostile file cannot exhaust memory.
 absl::StatusOr<std::string> ReadFileToString(Filesystem& fs, const std::string& path,
                                              uint64_t max_size);
 // Creates or truncates `path` with `data`; with `sync`, fsyncs the file before closing it.
+// Making the new entry durable (SyncDir of the parent) is left to the caller.
 absl::Status WriteStringToFile(Filesystem& fs, const std::string& path, absl::string_view data,
                                bool sync);
 // Whether anything (file, directory, symlink) exists at `path`; errors other than NotFound are

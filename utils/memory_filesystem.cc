@@ -1,6 +1,10 @@
+// MemoryFilesystem: a tree of shared inodes, each carrying both its current and its durable state.
 #include "cairn/utils/memory_filesystem.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -10,18 +14,22 @@
 namespace cairn {
 
 struct MemoryFilesystem::Inode {
+  using Entries = std::map<std::string, std::shared_ptr<Inode>>;
+
   FileInfo::Type type = FileInfo::Type::kFile;
-  std::string data;         // what readers see now
-  std::string synced_data;  // what survives a power cut
-  std::string target;       // of a symlink
   absl::Time modification_time = absl::Now();
-  std::map<std::string, std::shared_ptr<Inode>> entries;          // of a directory, now
-  std::map<std::string, std::shared_ptr<Inode>> durable_entries;  // as of its last SyncDir
+  std::string data;         // of a file: what readers see now
+  std::string synced_data;  // of a file: what survives a power cut
+  std::string target;       // of a symlink
+  Entries entries;          // of a directory: now
+  Entries durable_entries;  // of a directory: as of its last SyncDir
 };
 
 namespace {
 
 using Inode = MemoryFilesystem::Inode;
+
+bool IsDir(const Inode& inode) { return inode.type == FileInfo::Type::kDirectory; }
 
 absl::StatusOr<std::vector<std::string>> SplitPath(const std::string& path,
                                                    absl::string_view operation) {
@@ -32,50 +40,83 @@ absl::StatusOr<std::vector<std::string>> SplitPath(const std::string& path,
   std::vector<std::string> parts;
   for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
     if (part == "." || part == "..") {
-      return absl::InvalidArgumentError(absl::StrCat(operation, " ", path, ": '.' and '..' are not supported"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(operation, " ", path, ": '.' and '..' are not supported"));
     }
     parts.emplace_back(part);
   }
   return parts;
 }
 
-void RevertToDurable(Inode& inode) {
-  if (inode.type == FileInfo::Type::kDirectory) {
-    inode.entries = inode.durable_entries;
-    for (auto& [name, child] : inode.entries) RevertToDurable(*child);
-  } else if (inode.type == FileInfo::Type::kFile) {
-    inode.data = inode.synced_data;
+// Puts the subtree under `dir` (already placed) back to its durable state. `placed` holds the
+// directories already in the new tree: one reached again is dropped, which keeps the result a
+// tree even when unsynced cross-directory renames left a directory durably linked twice.
+void RevertToDurable(Inode& dir, std::set<const Inode*>& placed) {
+  dir.entries = dir.durable_entries;
+  for (auto it = dir.entries.begin(); it != dir.entries.end();) {
+    Inode& child = *it->second;
+    if (IsDir(child)) {
+      if (!placed.insert(&child).second) {
+        it = dir.entries.erase(it);
+        continue;
+      }
+      RevertToDurable(child, placed);
+    } else if (child.type == FileInfo::Type::kFile) {
+      child.data = child.synced_data;
+    }
+    ++it;
   }
+  // What is on disk now is durable by definition.
+  dir.durable_entries = dir.entries;
+}
+
+// Follows the first `count` components of `parts` (which spell `path`) down from `root`.
+absl::StatusOr<std::shared_ptr<Inode>> Walk(const std::shared_ptr<Inode>& root,
+                                            const std::vector<std::string>& parts, size_t count,
+                                            const std::string& path, absl::string_view operation) {
+  std::shared_ptr<Inode> node = root;
+  for (size_t i = 0; i < count; ++i) {
+    if (!IsDir(*node)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(operation, " ", path, ": a path component is not a directory"));
+    }
+    auto it = node->entries.find(parts[i]);
+    if (it == node->entries.end()) {
+      return absl::NotFoundError(absl::StrCat(operation, " ", path, ": no such file or directory"));
+    }
+    node = it->second;
+  }
+  return node;
+}
+
+absl::Status StaleHandle(absl::string_view operation, const std::string& path) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      operation, " ", path, ": the file was opened before a simulated power loss"));
 }
 
 }  // namespace
 
 class MemoryWritableFile final : public WritableFile {
  public:
-  MemoryWritableFile(MemoryFilesystem* fs, std::shared_ptr<Inode> inode, std::string path)
-      : fs_(fs), inode_(std::move(inode)), path_(std::move(path)) {}
+  MemoryWritableFile(MemoryFilesystem* fs, std::shared_ptr<Inode> inode, std::string path,
+                     uint64_t generation)
+      : fs_(fs), inode_(std::move(inode)), path_(std::move(path)), generation_(generation) {}
 
   absl::Status Append(absl::string_view data) override {
     absl::MutexLock lock(&fs_->mu_);
-    if (closed_) return Closed("write");
-    inode_->data.append(data.data(), data.size());
-    inode_->modification_time = absl::Now();
-    return absl::OkStatus();
+    CAIRN_RETURN_IF_ERROR(Usable("write"));
+    return WriteLocked(inode_->data.size(), data);
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
     absl::MutexLock lock(&fs_->mu_);
-    if (closed_) return Closed("write");
-    std::string& content = inode_->data;
-    if (content.size() < offset + data.size()) content.resize(offset + data.size(), '\0');
-    std::copy(data.begin(), data.end(), content.begin() + static_cast<ptrdiff_t>(offset));
-    inode_->modification_time = absl::Now();
-    return absl::OkStatus();
+    CAIRN_RETURN_IF_ERROR(Usable("write"));
+    return WriteLocked(offset, data);
   }
 
   absl::Status Sync() override {
     absl::MutexLock lock(&fs_->mu_);
-    if (closed_) return Closed("fsync");
+    CAIRN_RETURN_IF_ERROR(Usable("fsync"));
     inode_->synced_data = inode_->data;
     return absl::OkStatus();
   }
@@ -89,23 +130,46 @@ class MemoryWritableFile final : public WritableFile {
   const std::string& path() const override { return path_; }
 
  private:
-  absl::Status Closed(absl::string_view operation) const {
-    return absl::FailedPreconditionError(absl::StrCat(operation, " ", path_, ": file is closed"));
+  absl::Status Usable(absl::string_view operation) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_->mu_) {
+    if (closed_) {
+      return absl::FailedPreconditionError(absl::StrCat(operation, " ", path_, ": file is closed"));
+    }
+    if (generation_ != fs_->generation_) return StaleHandle(operation, path_);
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteLocked(uint64_t offset, absl::string_view data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_->mu_) {
+    if (data.empty()) return absl::OkStatus();  // like pwrite: no bytes, no change of size
+    std::string& content = inode_->data;
+    if (offset > content.max_size() - data.size()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("write ", path_, ": file too large for the in-memory filesystem"));
+    }
+    const size_t end = static_cast<size_t>(offset) + data.size();
+    if (content.size() < end) content.resize(end, '\0');
+    std::copy(data.begin(), data.end(), content.begin() + static_cast<ptrdiff_t>(offset));
+    inode_->modification_time = absl::Now();
+    return absl::OkStatus();
   }
 
   MemoryFilesystem* const fs_;
   const std::shared_ptr<Inode> inode_;
   const std::string path_;
-  bool closed_ = false;
+  const uint64_t generation_;
+  bool closed_ ABSL_GUARDED_BY(fs_->mu_) = false;
 };
 
 class MemoryReadableFile final : public ReadableFile {
  public:
-  MemoryReadableFile(MemoryFilesystem* fs, std::shared_ptr<Inode> inode, std::string path)
-      : fs_(fs), inode_(std::move(inode)), path_(std::move(path)) {}
+  MemoryReadableFile(MemoryFilesystem* fs, std::shared_ptr<Inode> inode, std::string path,
+                     uint64_t generation)
+      : fs_(fs), inode_(std::move(inode)), path_(std::move(path)), generation_(generation) {}
 
   absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
     absl::MutexLock lock(&fs_->mu_);
+    if (generation_ != fs_->generation_) return StaleHandle("read", path_);
     const std::string& content = inode_->data;
     if (offset >= content.size()) return size_t{0};
     const size_t count = std::min<uint64_t>(n, content.size() - offset);
@@ -115,6 +179,7 @@ class MemoryReadableFile final : public ReadableFile {
 
   absl::StatusOr<uint64_t> Size() const override {
     absl::MutexLock lock(&fs_->mu_);
+    if (generation_ != fs_->generation_) return StaleHandle("stat", path_);
     return inode_->data.size();
   }
 
@@ -124,6 +189,7 @@ class MemoryReadableFile final : public ReadableFile {
   MemoryFilesystem* const fs_;
   const std::shared_ptr<Inode> inode_;
   const std::string path_;
+  const uint64_t generation_;
 };
 
 MemoryFilesystem::MemoryFilesystem() : root_(std::make_shared<Inode>()) {
@@ -135,19 +201,7 @@ MemoryFilesystem::~MemoryFilesystem() = default;
 absl::StatusOr<std::shared_ptr<Inode>> MemoryFilesystem::Lookup(const std::string& path,
                                                                 absl::string_view operation) {
   CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> parts, SplitPath(path, operation));
-  std::shared_ptr<Inode> node = root_;
-  for (const std::string& part : parts) {
-    if (node->type != FileInfo::Type::kDirectory) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(operation, " ", path, ": a path component is not a directory"));
-    }
-    auto it = node->entries.find(part);
-    if (it == node->entries.end()) {
-      return absl::NotFoundError(absl::StrCat(operation, " ", path, ": no such file or directory"));
-    }
-    node = it->second;
-  }
-  return node;
+  return Walk(root_, parts, parts.size(), path, operation);
 }
 
 absl::StatusOr<std::pair<std::shared_ptr<Inode>, std::string>> MemoryFilesystem::LookupParent(
@@ -156,15 +210,25 @@ absl::StatusOr<std::pair<std::shared_ptr<Inode>, std::string>> MemoryFilesystem:
   if (parts.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(operation, " /: not allowed on the root"));
   }
-  std::string name = std::move(parts.back());
-  std::string parent = "/";
-  for (size_t i = 0; i + 1 < parts.size(); ++i) absl::StrAppend(&parent, parts[i], "/");
-  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> dir, Lookup(parent, operation));
-  if (dir->type != FileInfo::Type::kDirectory) {
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> dir,
+                         Walk(root_, parts, parts.size() - 1, path, operation));
+  if (!IsDir(*dir)) {
     return absl::FailedPreconditionError(
         absl::StrCat(operation, " ", path, ": the parent is not a directory"));
   }
-  return std::make_pair(std::move(dir), std::move(name));
+  return std::make_pair(std::move(dir), std::move(parts.back()));
+}
+
+absl::Status MemoryFilesystem::Link(const std::string& path, std::shared_ptr<Inode> inode,
+                                    absl::string_view operation) {
+  CAIRN_ASSIGN_OR_RETURN(auto parent, LookupParent(path, operation));
+  auto& [dir, name] = parent;
+  if (dir->entries.count(name) > 0) {
+    return absl::AlreadyExistsError(absl::StrCat(operation, " ", path, ": already exists"));
+  }
+  dir->entries.emplace(name, std::move(inode));
+  dir->modification_time = absl::Now();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<WritableFile>> MemoryFilesystem::NewWritableFile(
@@ -172,24 +236,23 @@ absl::StatusOr<std::unique_ptr<WritableFile>> MemoryFilesystem::NewWritableFile(
   absl::MutexLock lock(&mu_);
   CAIRN_ASSIGN_OR_RETURN(auto parent, LookupParent(path, "create"));
   auto& [dir, name] = parent;
-  auto it = dir->entries.find(name);
   std::shared_ptr<Inode> inode;
-  if (it != dir->entries.end()) {
+  if (auto it = dir->entries.find(name); it != dir->entries.end()) {
     inode = it->second;
     if (inode->type == FileInfo::Type::kSymlink) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("create ", path, ": it is a symlink; cairn does not write through symlinks"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "create ", path, ": it is a symlink, and cairn never opens files through symlinks"));
     }
-    if (inode->type == FileInfo::Type::kDirectory) {
+    if (IsDir(*inode)) {
       return absl::FailedPreconditionError(absl::StrCat("create ", path, ": is a directory"));
     }
-    inode->data.clear();
+    inode->data.clear();  // O_TRUNC; the durable content changes only at the next Sync
+    inode->modification_time = absl::Now();
   } else {
     inode = std::make_shared<Inode>();
-    dir->entries[name] = inode;
+    CAIRN_RETURN_IF_ERROR(Link(path, inode, "create"));
   }
-  inode->modification_time = absl::Now();
-  return std::unique_ptr<WritableFile>(new MemoryWritableFile(this, inode, path));
+  return std::unique_ptr<WritableFile>(new MemoryWritableFile(this, inode, path, generation_));
 }
 
 absl::StatusOr<std::unique_ptr<ReadableFile>> MemoryFilesystem::NewReadableFile(
@@ -197,13 +260,13 @@ absl::StatusOr<std::unique_ptr<ReadableFile>> MemoryFilesystem::NewReadableFile(
   absl::MutexLock lock(&mu_);
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, Lookup(path, "open"));
   if (inode->type == FileInfo::Type::kSymlink) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("open ", path, ": it is a symlink; cairn does not follow symlinks to files"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "open ", path, ": it is a symlink, and cairn never opens files through symlinks"));
   }
   if (inode->type != FileInfo::Type::kFile) {
     return absl::FailedPreconditionError(absl::StrCat("open ", path, ": not a regular file"));
   }
-  return std::unique_ptr<ReadableFile>(new MemoryReadableFile(this, inode, path));
+  return std::unique_ptr<ReadableFile>(new MemoryReadableFile(this, inode, path, generation_));
 }
 
 absl::StatusOr<FileInfo> MemoryFilesystem::Stat(const std::string& path) {
@@ -211,48 +274,45 @@ absl::StatusOr<FileInfo> MemoryFilesystem::Stat(const std::string& path) {
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, Lookup(path, "stat"));
   FileInfo info;
   info.type = inode->type;
+  // As lstat reports them: a symlink's size is the length of its target.
   info.size = inode->type == FileInfo::Type::kSymlink ? inode->target.size() : inode->data.size();
   info.modification_time = inode->modification_time;
   return info;
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryFilesystem::ListDir(const std::string& path) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ListDirEntries(path));
+  std::vector<std::string> names;
+  names.reserve(entries.size());
+  for (DirEntry& entry : entries) names.push_back(std::move(entry.name));
+  return names;
+}
+
+absl::StatusOr<std::vector<DirEntry>> MemoryFilesystem::ListDirEntries(const std::string& path) {
   absl::MutexLock lock(&mu_);
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, Lookup(path, "list"));
-  if (inode->type != FileInfo::Type::kDirectory) {
+  if (!IsDir(*inode)) {
     return absl::FailedPreconditionError(absl::StrCat("list ", path, ": not a directory"));
   }
-  std::vector<std::string> names;
-  names.reserve(inode->entries.size());
-  for (const auto& [name, child] : inode->entries) names.push_back(name);
-  return names;
+  std::vector<DirEntry> entries;
+  entries.reserve(inode->entries.size());
+  for (const auto& [name, child] : inode->entries) entries.push_back(DirEntry{name, child->type});
+  return entries;
 }
 
 absl::Status MemoryFilesystem::CreateDir(const std::string& path) {
   absl::MutexLock lock(&mu_);
-  CAIRN_ASSIGN_OR_RETURN(auto parent, LookupParent(path, "mkdir"));
-  auto& [dir, name] = parent;
-  if (dir->entries.count(name) > 0) {
-    return absl::AlreadyExistsError(absl::StrCat("mkdir ", path, ": already exists"));
-  }
   auto inode = std::make_shared<Inode>();
   inode->type = FileInfo::Type::kDirectory;
-  dir->entries[name] = std::move(inode);
-  return absl::OkStatus();
+  return Link(path, std::move(inode), "mkdir");
 }
 
 absl::Status MemoryFilesystem::CreateSymlink(const std::string& target, const std::string& path) {
   absl::MutexLock lock(&mu_);
-  CAIRN_ASSIGN_OR_RETURN(auto parent, LookupParent(path, "symlink"));
-  auto& [dir, name] = parent;
-  if (dir->entries.count(name) > 0) {
-    return absl::AlreadyExistsError(absl::StrCat("symlink ", path, ": already exists"));
-  }
   auto inode = std::make_shared<Inode>();
   inode->type = FileInfo::Type::kSymlink;
   inode->target = target;
-  dir->entries[name] = std::move(inode);
-  return absl::OkStatus();
+  return Link(path, std::move(inode), "symlink");
 }
 
 absl::Status MemoryFilesystem::DeleteFile(const std::string& path) {
@@ -263,10 +323,11 @@ absl::Status MemoryFilesystem::DeleteFile(const std::string& path) {
   if (it == dir->entries.end()) {
     return absl::NotFoundError(absl::StrCat("delete ", path, ": no such file"));
   }
-  if (it->second->type == FileInfo::Type::kDirectory) {
+  if (IsDir(*it->second)) {
     return absl::FailedPreconditionError(absl::StrCat("delete ", path, ": is a directory"));
   }
   dir->entries.erase(it);
+  dir->modification_time = absl::Now();
   return absl::OkStatus();
 }
 
@@ -278,13 +339,14 @@ absl::Status MemoryFilesystem::DeleteDir(const std::string& path) {
   if (it == dir->entries.end()) {
     return absl::NotFoundError(absl::StrCat("rmdir ", path, ": no such directory"));
   }
-  if (it->second->type != FileInfo::Type::kDirectory) {
+  if (!IsDir(*it->second)) {
     return absl::FailedPreconditionError(absl::StrCat("rmdir ", path, ": not a directory"));
   }
   if (!it->second->entries.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("rmdir ", path, ": directory not empty"));
   }
   dir->entries.erase(it);
+  dir->modification_time = absl::Now();
   return absl::OkStatus();
 }
 
@@ -298,32 +360,42 @@ absl::Status MemoryFilesystem::Rename(const std::string& from, const std::string
     return absl::NotFoundError(absl::StrCat("rename ", from, ": no such file or directory"));
   }
   std::shared_ptr<Inode> moving = it->second;
-  if (moving->type == FileInfo::Type::kDirectory && to.rfind(from + "/", 0) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(operation, " ", to, ": into itself"));
-  }
   auto existing = target.first->entries.find(target.second);
   if (existing != target.first->entries.end()) {
-    if (existing->second == moving) return absl::OkStatus();
-    const bool dir_over = existing->second->type == FileInfo::Type::kDirectory;
-    if (dir_over != (moving->type == FileInfo::Type::kDirectory)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(operation, " ", to, ": cannot replace a ",
-                       dir_over ? "directory with a non-directory" : "non-directory with a directory"));
+    if (existing->second == moving) return absl::OkStatus();  // same object: nothing to do
+    const bool over_dir = IsDir(*existing->second);
+    if (over_dir != IsDir(*moving)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          operation, " ", to, ": cannot replace a ",
+          over_dir ? "directory with a non-directory" : "non-directory with a directory"));
     }
-    if (dir_over && !existing->second->entries.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(operation, " ", to, ": directory not empty"));
+    if (over_dir && !existing->second->entries.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(operation, " ", to, ": directory not empty"));
+    }
+  }
+  if (IsDir(*moving)) {
+    // The new parent must not lie inside the directory being moved (EINVAL in POSIX).
+    const std::vector<std::string> from_parts = *SplitPath(from, operation);
+    const std::vector<std::string> to_parts = *SplitPath(to, operation);
+    if (to_parts.size() > from_parts.size() &&
+        std::equal(from_parts.begin(), from_parts.end(), to_parts.begin())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(operation, " ", to, ": a directory cannot move into itself"));
     }
   }
   source.first->entries.erase(it);
   target.first->entries[target.second] = std::move(moving);
+  source.first->modification_time = target.first->modification_time = absl::Now();
   return absl::OkStatus();
 }
 
 absl::Status MemoryFilesystem::SyncDir(const std::string& path) {
   absl::MutexLock lock(&mu_);
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, Lookup(path, "fsync directory"));
-  if (inode->type != FileInfo::Type::kDirectory) {
-    return absl::FailedPreconditionError(absl::StrCat("fsync directory ", path, ": not a directory"));
+  if (!IsDir(*inode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("fsync directory ", path, ": not a directory"));
   }
   inode->durable_entries = inode->entries;
   return absl::OkStatus();
@@ -331,7 +403,9 @@ absl::Status MemoryFilesystem::SyncDir(const std::string& path) {
 
 void MemoryFilesystem::SimulatePowerLoss() {
   absl::MutexLock lock(&mu_);
-  RevertToDurable(*root_);
+  std::set<const Inode*> placed = {root_.get()};
+  RevertToDurable(*root_, placed);
+  ++generation_;
 }
 
 }  // namespace cairn

@@ -1,14 +1,15 @@
 // The production Filesystem: POSIX system calls, with every errno mapped to a Status that names
 // the operation and the path.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,28 +21,60 @@
 namespace cairn {
 namespace {
 
-// Larger transfers are split: Linux moves at most about 2 GiB per call anyway.
+// Linux moves at most about 2 GiB per read or write call; staying well below keeps every call
+// complete on every platform and the short-transfer loop for genuine interruptions.
 constexpr size_t kMaxTransfer = size_t{1} << 30;
 
 absl::Status ErrnoError(int error, absl::string_view operation, absl::string_view path) {
   const std::string message = absl::StrCat(operation, " ", path, ": ", strerror(error));
   switch (error) {
-    case ENOENT: return absl::NotFoundError(message);
-    case EEXIST: return absl::AlreadyExistsError(message);
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EEXIST:
+      return absl::AlreadyExistsError(message);
     case EACCES:
     case EPERM:
-    case EROFS: return absl::PermissionDeniedError(message);
+    case EROFS:
+      return absl::PermissionDeniedError(message);
     case ENOSPC:
-    case EDQUOT: return absl::ResourceExhaustedError(message);
+    case EDQUOT:
+      return absl::ResourceExhaustedError(message);
     case ENOTDIR:
     case ENOTEMPTY:
-    case EISDIR: return absl::FailedPreconditionError(message);
+    case EISDIR:
     case ELOOP:
-      return absl::FailedPreconditionError(
-          absl::StrCat(message, " (it is a symlink; cairn does not follow symlinks to files)"));
-    case EIO: return absl::DataLossError(message);
-    default: return absl::ErrnoToStatus(error, message);
+      return absl::FailedPreconditionError(message);
+    case EIO:
+      return absl::DataLossError(message);
+    default:
+      return absl::ErrnoToStatus(error, message);
   }
+}
+
+// An open() error. With O_NOFOLLOW a symlink as the final component fails with ELOOP, which
+// otherwise reads as "too many levels of symbolic links"; say plainly what happened.
+absl::Status OpenError(int error, absl::string_view operation, const std::string& path) {
+  struct stat st;
+  if (error == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        operation, " ", path, ": it is a symlink, and cairn never opens files through symlinks"));
+  }
+  return ErrnoError(error, operation, path);
+}
+
+int OpenRetryingOnInterrupt(const std::string& path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+FileInfo::Type TypeFromMode(mode_t mode) {
+  if (S_ISREG(mode)) return FileInfo::Type::kFile;
+  if (S_ISDIR(mode)) return FileInfo::Type::kDirectory;
+  if (S_ISLNK(mode)) return FileInfo::Type::kSymlink;
+  return FileInfo::Type::kOther;
 }
 
 class PosixWritableFile final : public WritableFile {
@@ -52,13 +85,11 @@ class PosixWritableFile final : public WritableFile {
   }
 
   absl::Status Append(absl::string_view data) override {
-    absl::Status status = WriteAt(end_, data);
-    if (status.ok()) end_ += data.size();
-    return status;
+    return WriteAt(end_.load(std::memory_order_relaxed), data);
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("write ", path_, ": closed"));
+    if (fd_ < 0) return Closed("write");
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {
@@ -67,16 +98,20 @@ class PosixWritableFile final : public WritableFile {
         if (errno == EINTR) continue;
         return ErrnoError(errno, "write", path_);
       }
-      if (n == 0) return absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": no progress"));
+      if (n == 0) {
+        return absl::ResourceExhaustedError(absl::StrCat("write ", path_, ": no bytes written"));
+      }
       p += n;
       left -= static_cast<size_t>(n);
       offset += static_cast<uint64_t>(n);
+      ExtendEnd(offset);
     }
     return absl::OkStatus();
   }
 
+  // fsync, not fdatasync: a new file's size is metadata that fdatasync may leave behind.
   absl::Status Sync() override {
-    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("fsync ", path_, ": closed"));
+    if (fd_ < 0) return Closed("fsync");
     if (::fsync(fd_) != 0) return ErrnoError(errno, "fsync", path_);
     return absl::OkStatus();
   }
@@ -85,16 +120,30 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ < 0) return absl::OkStatus();
     const int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0) return ErrnoError(errno, "close", path_);
+    // Linux releases the descriptor even when close() is interrupted; retrying could close an
+    // unrelated file opened meanwhile by another thread.
+    if (::close(fd) != 0 && errno != EINTR) return ErrnoError(errno, "close", path_);
     return absl::OkStatus();
   }
 
   const std::string& path() const override { return path_; }
 
  private:
+  absl::Status Closed(absl::string_view operation) const {
+    return absl::FailedPreconditionError(absl::StrCat(operation, " ", path_, ": file is closed"));
+  }
+
+  // WriteAt may run on several threads at once, so the end only ever grows, atomically.
+  void ExtendEnd(uint64_t end) {
+    uint64_t seen = end_.load(std::memory_order_relaxed);
+    while (seen < end && !end_.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
+    }
+  }
+
   int fd_;
-  std::string path_;
-  uint64_t end_ = 0;
+  const std::string path_;
+  // The end of the file as this handle wrote it; the file was created empty (O_TRUNC).
+  std::atomic<uint64_t> end_{0};
 };
 
 class PosixReadableFile final : public ReadableFile {
@@ -133,22 +182,24 @@ class PosixReadableFile final : public ReadableFile {
 class PosixFilesystem final : public Filesystem {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return ErrnoError(errno, "create", path);
+    const int fd =
+        OpenRetryingOnInterrupt(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return OpenError(errno, "create", path);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
   }
 
   absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return ErrnoError(errno, "open", path);
+    // O_NONBLOCK so that a FIFO planted at `path` is refused below instead of hanging the open;
+    // it changes nothing for regular files.
+    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return OpenError(errno, "open", path);
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoError(error, "stat", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
       ::close(fd);
       return absl::FailedPreconditionError(absl::StrCat("open ", path, ": not a regular file"));
     }
@@ -159,9 +210,7 @@ class PosixFilesystem final : public Filesystem {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
     FileInfo info;
-    if (S_ISREG(st.st_mode)) info.type = FileInfo::Type::kFile;
-    else if (S_ISDIR(st.st_mode)) info.type = FileInfo::Type::kDirectory;
-    else if (S_ISLNK(st.st_mode)) info.type = FileInfo::Type::kSymlink;
+    info.type = TypeFromMode(st.st_mode);
     info.size = static_cast<uint64_t>(st.st_size);
     info.modification_time = absl::TimeFromTimespec(st.st_mtim);
     return info;
@@ -176,7 +225,7 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoError(errno, "list", path);
     DIR* dir = ::fdopendir(fd);
     if (dir == nullptr) {
@@ -191,20 +240,25 @@ class PosixFilesystem final : public Filesystem {
       if (name == "." || name == "..") continue;
       DirEntry out{std::string(name), FileInfo::Type::kOther};
       switch (entry->d_type) {
-        case DT_REG: out.type = FileInfo::Type::kFile; break;
-        case DT_DIR: out.type = FileInfo::Type::kDirectory; break;
-        case DT_LNK: out.type = FileInfo::Type::kSymlink; break;
+        case DT_REG:
+          out.type = FileInfo::Type::kFile;
+          break;
+        case DT_DIR:
+          out.type = FileInfo::Type::kDirectory;
+          break;
+        case DT_LNK:
+          out.type = FileInfo::Type::kSymlink;
+          break;
         case DT_UNKNOWN: {
           // Some filesystems do not report types in listings; ask for this one.
           struct stat st;
           if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-            if (S_ISREG(st.st_mode)) out.type = FileInfo::Type::kFile;
-            else if (S_ISDIR(st.st_mode)) out.type = FileInfo::Type::kDirectory;
-            else if (S_ISLNK(st.st_mode)) out.type = FileInfo::Type::kSymlink;
+            out.type = TypeFromMode(st.st_mode);
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
       entries.push_back(std::move(out));
       errno = 0;
@@ -226,19 +280,24 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::Status DeleteDir(const std::string& path) override {
-    if (::rmdir(path.c_str()) != 0) return ErrnoError(errno, "rmdir", path);
+    if (::rmdir(path.c_str()) != 0) {
+      // POSIX allows EEXIST for a non-empty directory; report both the same way.
+      const int error = errno == EEXIST ? ENOTEMPTY : errno;
+      return ErrnoError(error, "rmdir", path);
+    }
     return absl::OkStatus();
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
-      return ErrnoError(errno, "rename", absl::StrCat(from, " to ", to));
+      const int error = errno == EEXIST ? ENOTEMPTY : errno;
+      return ErrnoError(error, "rename", absl::StrCat(from, " to ", to));
     }
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return ErrnoError(errno, "open directory", path);
     const int result = ::fsync(fd);
     const int error = errno;
@@ -251,6 +310,7 @@ class PosixFilesystem final : public Filesystem {
 }  // namespace
 
 Filesystem* Filesystem::Default() {
+  // Never destroyed, so that files closed during static destruction still have a filesystem.
   static Filesystem* const filesystem = new PosixFilesystem();
   return filesystem;
 }

@@ -1,0 +1,96 @@
+// Step leases: held while a reader reads, several at once, released on destruction, stale when
+// the holder is gone or the lease expired, and removable all at once.
+#include "cairn/steps/lease.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "cairn/steps/checkpoint.h"
+#include "cairn/utils/filesystem_util.h"
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace cairn {
+namespace {
+
+using testing::TempDir;
+
+class LeaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    step_ = tmp_.Join("1");
+    ASSERT_TRUE(Save(step_, Tree::Int(1)).ok());
+  }
+  TempDir tmp_;
+  std::string step_;
+};
+
+TEST_F(LeaseTest, HeldWhileAliveAndReleasedOnDestruction) {
+  EXPECT_FALSE(*IsLocked(step_));
+  {
+    absl::StatusOr<StepLease> lease = AcquireLease(step_);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    EXPECT_TRUE(*IsLocked(step_));
+  }
+  EXPECT_FALSE(*IsLocked(step_));
+  EXPECT_FALSE(std::filesystem::exists(step_ + "/LOCKED"));
+}
+
+TEST_F(LeaseTest, SeveralReadersEachReleaseTheirOwn) {
+  absl::StatusOr<StepLease> a = AcquireLease(step_);
+  absl::StatusOr<StepLease> b = AcquireLease(step_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->Release().ok());
+  EXPECT_TRUE(*IsLocked(step_));
+  ASSERT_TRUE(b->Release().ok());
+  EXPECT_FALSE(*IsLocked(step_));
+}
+
+TEST_F(LeaseTest, ExpiredLeaseIsStale) {
+  LeaseOptions options;
+  options.ttl = absl::Seconds(-1);
+  absl::StatusOr<StepLease> lease = AcquireLease(step_, options);
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE(*IsLocked(step_));
+}
+
+TEST_F(LeaseTest, LeaseOfADeadProcessIsStale) {
+  const pid_t child = fork();
+  if (child == 0) {
+    // _exit skips destructors: the process dies holding the lease, whose file stays.
+    absl::StatusOr<StepLease> lease = AcquireLease(step_);
+    _exit(lease.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(std::filesystem::is_empty(step_ + "/LOCKED"));
+  EXPECT_FALSE(*IsLocked(step_));
+}
+
+TEST_F(LeaseTest, CorruptLeaseFileKeepsTheStepUntilItIsOld) {
+  std::filesystem::create_directories(step_ + "/LOCKED");
+  ASSERT_TRUE(
+      WriteStringToFile(*Filesystem::Default(), step_ + "/LOCKED/junk.lease", "{{{", false).ok());
+  EXPECT_TRUE(*IsLocked(step_));
+  EXPECT_FALSE(*IsLocked(step_, nullptr, absl::ZeroDuration() - absl::Seconds(1)));
+}
+
+TEST_F(LeaseTest, LeasingAMissingStepIsNotFound) {
+  EXPECT_EQ(AcquireLease(tmp_.Join("2")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LeaseTest, UnlockExistingCheckpointsRemovesEveryLease) {
+  ASSERT_TRUE(Save(tmp_.Join("2"), Tree::Int(2)).ok());
+  absl::StatusOr<StepLease> a = AcquireLease(step_);
+  absl::StatusOr<StepLease> b = AcquireLease(tmp_.Join("2"));
+  ASSERT_TRUE(UnlockExistingCheckpoints(tmp_.path()).ok());
+  EXPECT_FALSE(*IsLocked(step_));
+  EXPECT_FALSE(*IsLocked(tmp_.Join("2")));
+  EXPECT_TRUE(a->Release().ok());  // releasing an already removed lease is fine
+}
+
+}  // namespace
+}  // namespace cairn
