@@ -49,8 +49,8 @@ bool IsUsableDirectory(Filesystem& fs, const std::string& path, const FileInfo& 
 }
 
 absl::Status NotADirectory(const std::string& path, const std::string& component) {
-  return absl::FailedPreconditionError(absl::StrCat("create directories ", path, ": ", component,
-                                                    " exists and is not a directory"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("create directories ", path, ": ", component, " exists and is not a directory"));
 }
 
 absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::string& target) {

@@ -90,8 +90,8 @@ absl::StatusOr<std::shared_ptr<Inode>> Walk(const std::shared_ptr<Inode>& root,
 }
 
 absl::Status StaleHandle(absl::string_view operation, const std::string& path) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      operation, " ", path, ": the file was opened before a simulated power loss"));
+  return absl::FailedPreconditionError(
+      absl::StrCat(operation, " ", path, ": the file was opened before a simulated power loss"));
 }
 
 }  // namespace
@@ -130,8 +130,7 @@ class MemoryWritableFile final : public WritableFile {
   const std::string& path() const override { return path_; }
 
  private:
-  absl::Status Usable(absl::string_view operation) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_->mu_) {
+  absl::Status Usable(absl::string_view operation) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_->mu_) {
     if (closed_) {
       return absl::FailedPreconditionError(absl::StrCat(operation, " ", path_, ": file is closed"));
     }
