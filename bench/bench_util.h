@@ -14,8 +14,7 @@
 namespace cairn::bench {
 
 inline double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 inline double Median(std::vector<double> values) {
@@ -41,8 +40,9 @@ class ScratchDir {
  public:
   ScratchDir() {
     const char* base = std::getenv("CAIRN_BENCH_DIR");
-    std::string pattern = std::string(base ? base : std::filesystem::temp_directory_path().c_str()) +
-                          "/cairn-bench-XXXXXX";
+    std::string pattern =
+        std::string(base ? base : std::filesystem::temp_directory_path().c_str()) +
+        "/cairn-bench-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
       std::perror("mkdtemp");
       std::exit(1);

@@ -4,10 +4,9 @@
 // which checks each step's marker.
 #include <dirent.h>
 
-#include <functional>
-
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"

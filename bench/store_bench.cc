@@ -41,8 +41,8 @@ State MakeState(uint64_t target_bytes) {
     for (int64_t d : shape) count *= static_cast<uint64_t>(d);
     state.buffers.emplace_back(new float[count]);
     FillRandom(state.buffers.back().get(), count * 4, seed++);
-    parent.Set(name, Tree::FromArray(Array::Borrow(DType::kFloat32, shape,
-                                                   state.buffers.back().get())));
+    parent.Set(name,
+               Tree::FromArray(Array::Borrow(DType::kFloat32, shape, state.buffers.back().get())));
     state.pieces.emplace_back(state.buffers.back().get(), count * 4);
     state.bytes += count * 4;
     ++state.leaves;
@@ -95,7 +95,8 @@ double RawRead(const State& state, const std::string& path) {
   if (fd < 0) std::perror("open"), std::exit(1);
   uint64_t done = 0;
   while (done < state.bytes) {
-    const ssize_t n = ::read(fd, buffer.get() + done, std::min<uint64_t>(state.bytes - done, 1 << 30));
+    const ssize_t n =
+        ::read(fd, buffer.get() + done, std::min<uint64_t>(state.bytes - done, 1 << 30));
     if (n <= 0) std::perror("read"), std::exit(1);
     done += static_cast<uint64_t>(n);
   }
@@ -110,7 +111,8 @@ double MetadataMillis(const std::string& dir) {
   for (int group = 0; group < 100; ++group) {
     Tree& g = tree.Set(absl::StrCat("block", group), Tree::Dict());
     for (int i = 0; i < 100; ++i) {
-      g.Set(absl::StrCat("w", i), Tree::FromArray(Array::Allocate(DType::kFloat32, {4, 4}).value()));
+      g.Set(absl::StrCat("w", i),
+            Tree::FromArray(Array::Allocate(DType::kFloat32, {4, 4}).value()));
     }
   }
   Check(SaveTree(dir, tree), "10k-leaf save");

@@ -74,9 +74,9 @@ class BytesHandler final : public CheckpointableHandler {
   }
   absl::StatusOr<Checkpointable> Load(const std::string& dir, const LoadRequest&,
                                       const HandlerContext& context) const override {
-    CAIRN_ASSIGN_OR_RETURN(std::string data,
-                           ReadFileToString(*context.filesystem, JoinPath(dir, kBytesFileName),
-                                            kMaxDocumentBytes));
+    CAIRN_ASSIGN_OR_RETURN(
+        std::string data,
+        ReadFileToString(*context.filesystem, JoinPath(dir, kBytesFileName), kMaxDocumentBytes));
     return Checkpointable(RawBytes{std::move(data)});
   }
 };
@@ -86,7 +86,8 @@ class StatefulObjectHandler final : public CheckpointableHandler {
  public:
   std::string name() const override { return kObjectHandlerPrefix; }
   std::string RecordedName(const Checkpointable& value) const override {
-    return absl::StrCat(kObjectHandlerPrefix, std::get<std::shared_ptr<StatefulObject>>(value)->type_name());
+    return absl::StrCat(kObjectHandlerPrefix,
+                        std::get<std::shared_ptr<StatefulObject>>(value)->type_name());
   }
   bool Reads(absl::string_view recorded) const override {
     return absl::StartsWith(recorded, kObjectHandlerPrefix);
@@ -104,9 +105,9 @@ class StatefulObjectHandler final : public CheckpointableHandler {
     const auto* object =
         request ? std::get_if<std::shared_ptr<StatefulObject>>(&*request) : nullptr;
     if (object == nullptr || *object == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the checkpointable in ", dir,
-          " is a stateful object: pass the object to restore into as the request"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the checkpointable in ", dir,
+                       " is a stateful object: pass the object to restore into as the request"));
     }
     CAIRN_RETURN_IF_ERROR((*object)->RestoreState(*context.filesystem, dir));
     return Checkpointable(*object);
@@ -152,8 +153,8 @@ absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> HandlerRegistry::Fo
   for (auto it = handlers_.rbegin(); it != handlers_.rend(); ++it) {
     if ((*it)->Reads(recorded)) return *it;
   }
-  return absl::NotFoundError(absl::StrCat("no registered handler reads '", recorded,
-                                          "'; register it before loading"));
+  return absl::NotFoundError(
+      absl::StrCat("no registered handler reads '", recorded, "'; register it before loading"));
 }
 
 }  // namespace cairn

@@ -45,7 +45,7 @@ struct CheckpointOptions {
   // Options for pytree checkpointables (their filesystem field is ignored: `filesystem` wins).
   StoreSaveOptions store_save;
   StoreLoadOptions store_load;
-  Filesystem* filesystem = nullptr;        // default: Filesystem::Default()
+  Filesystem* filesystem = nullptr;           // default: Filesystem::Default()
   const HandlerRegistry* registry = nullptr;  // default: HandlerRegistry::Global()
 };
 

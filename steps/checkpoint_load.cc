@@ -42,7 +42,8 @@ std::optional<std::string> FirstCheckpointBelow(Filesystem& fs, const std::strin
   }
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
-    if (PathExists(fs, JoinPath(JoinPath(dir, name), kCheckpointMetadataFileName)).value_or(false)) {
+    if (PathExists(fs, JoinPath(JoinPath(dir, name), kCheckpointMetadataFileName))
+            .value_or(false)) {
       return name;
     }
   }
@@ -53,13 +54,14 @@ std::optional<std::string> FirstCheckpointBelow(Filesystem& fs, const std::strin
 absl::Status NotACheckpoint(Filesystem& fs, const std::string& dir) {
   if (HoldsTree(dir, &fs).value_or(false)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        dir, " holds a single pytree, not checkpointables: this is a single pytree, use Load "
-             "instead (with CheckpointableName::None() or the default)"));
+        dir,
+        " holds a single pytree, not checkpointables: this is a single pytree, use Load "
+        "instead (with CheckpointableName::None() or the default)"));
   }
   if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        dir, " holds checkpoints in subdirectories: try a subdirectory, such as ",
-        JoinPath(dir, *child)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " holds checkpoints in subdirectories: try a subdirectory, such as ",
+                     JoinPath(dir, *child)));
   }
   return absl::NotFoundError(
       absl::StrCat("no ", kCheckpointMetadataFileName, " in ", dir, ": it is not a checkpoint"));
@@ -92,14 +94,19 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
     if (holds) return dir;
     std::string hint;
     if (PathExists(fs, JoinPath(dir, kCheckpointMetadataFileName)).value_or(false)) {
-      hint = "; this directory holds checkpointables in subdirectories: name one, or use the "
-             "default resolution";
+      hint =
+          "; this directory holds checkpointables in subdirectories: name one, or use the "
+          "default resolution";
     } else if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir)) {
-      hint = absl::StrCat("; this directory holds checkpoints in subdirectories: try a "
-                          "subdirectory, such as ", JoinPath(dir, *child));
+      hint = absl::StrCat(
+          "; this directory holds checkpoints in subdirectories: try a "
+          "subdirectory, such as ",
+          JoinPath(dir, *child));
     }
-    return absl::NotFoundError(absl::StrCat("expecting pytree metadata file: no pytree metadata "
-                                            "file (", kTreeIndexFileName, ") in ", dir, hint));
+    return absl::NotFoundError(
+        absl::StrCat("expecting pytree metadata file: no pytree metadata "
+                     "file (",
+                     kTreeIndexFileName, ") in ", dir, hint));
   }
   if (name.name) {
     CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(*name.name));
@@ -110,17 +117,19 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
       if (HoldsTree(dir, &fs).value_or(false)) {
         hint = "; this is a single pytree (flat layout): load it with CheckpointableName::None()";
       } else if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir)) {
-        hint = absl::StrCat("; this directory holds checkpoints in subdirectories: try a "
-                            "subdirectory, such as ", JoinPath(dir, *child));
+        hint = absl::StrCat(
+            "; this directory holds checkpoints in subdirectories: try a "
+            "subdirectory, such as ",
+            JoinPath(dir, *child));
       }
-      return absl::NotFoundError(absl::StrCat("expecting a subdirectory named '", *name.name,
-                                              "' in ", dir, hint));
+      return absl::NotFoundError(
+          absl::StrCat("expecting a subdirectory named '", *name.name, "' in ", dir, hint));
     }
     CAIRN_ASSIGN_OR_RETURN(const bool holds, HoldsTree(sub, &fs));
     if (!holds) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "no pytree metadata file (", kTreeIndexFileName, ") in ", sub,
-          ": the checkpointable '", *name.name, "' is not a pytree; use LoadCheckpointables"));
+          "no pytree metadata file (", kTreeIndexFileName, ") in ", sub, ": the checkpointable '",
+          *name.name, "' is not a pytree; use LoadCheckpointables"));
     }
     return sub;
   }
@@ -140,8 +149,10 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
   if (flat) return dir;
   std::string hint;
   if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir)) {
-    hint = absl::StrCat("; this directory holds checkpoints in subdirectories: try a "
-                        "subdirectory, such as ", JoinPath(dir, *child));
+    hint = absl::StrCat(
+        "; this directory holds checkpoints in subdirectories: try a "
+        "subdirectory, such as ",
+        JoinPath(dir, *child));
   }
   return absl::NotFoundError(absl::StrCat("expecting a subdirectory named '", kDefaultPyTreeName,
                                           "' (or any pytree) in ", dir, hint));
@@ -170,7 +181,8 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
     const std::string& dir, const std::map<std::string, LoadRequest>& requests,
     const CheckpointOptions& options) {
   Filesystem& fs = FsOf(options);
-  const HandlerRegistry& registry = options.registry ? *options.registry : HandlerRegistry::Global();
+  const HandlerRegistry& registry =
+      options.registry ? *options.registry : HandlerRegistry::Global();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
   std::map<std::string, LoadRequest> wanted = requests;
   if (wanted.empty()) {
@@ -191,8 +203,10 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointableHandler> handler,
                            registry.ForRecorded(recorded->second));
     if (request) {
-      absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> wants = registry.ForValue(*request);
-      const std::string asked = wants.ok() ? (*wants)->RecordedName(*request) : "an unknown handler";
+      absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> wants =
+          registry.ForValue(*request);
+      const std::string asked =
+          wants.ok() ? (*wants)->RecordedName(*request) : "an unknown handler";
       if (asked != recorded->second) {
         return absl::InvalidArgumentError(absl::StrCat(
             "checkpointable '", name, "' in ", dir, " was written by ", recorded->second,
@@ -215,8 +229,8 @@ absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract,
     CAIRN_ASSIGN_OR_RETURN(const bool committed,
                            IsCommittedCheckpoint(dir, CommitMode::kCommitFile, &fs));
     if (!committed) {
-      return absl::FailedPreconditionError(absl::StrCat(dir, " is not committed (no ",
-                                                        kCommitMarkerFileName, ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, " is not committed (no ", kCommitMarkerFileName, ")"));
     }
   }
   return LoadTree(tree_dir, abstract, StoreLoadOptionsFor(options));

@@ -83,7 +83,8 @@ absl::StatusOr<CheckpointMetadata> ReadCheckpointMetadata(Filesystem& fs, const 
     return absl::DataLossError(absl::StrCat(path, " is not valid JSON"));
   }
   absl::StatusOr<CheckpointMetadata> metadata = CheckpointMetadata::FromJson(json);
-  if (!metadata.ok()) return absl::DataLossError(absl::StrCat(path, ": ", metadata.status().message()));
+  if (!metadata.ok())
+    return absl::DataLossError(absl::StrCat(path, ": ", metadata.status().message()));
   return metadata;
 }
 

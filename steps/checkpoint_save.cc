@@ -30,8 +30,8 @@ class CheckpointWriter {
 
   absl::Status Write(const Checkpointables& items) {
     if (BaseName(dir_).empty() || ParseTemporaryName(BaseName(dir_))) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot save a checkpoint at ", dir_,
-                                                     ": not a usable directory name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot save a checkpoint at ", dir_, ": not a usable directory name"));
     }
     std::vector<std::shared_ptr<const CheckpointableHandler>> handlers;
     for (const auto& [name, value] : items) {
@@ -46,14 +46,15 @@ class CheckpointWriter {
     }
     CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
     if (exists && !options_.overwrite) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
     }
     CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_));
 
     const bool rename = options_.commit_mode == CommitMode::kRename;
-    work_ = rename ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
-                   : dir_;
+    work_ = rename
+                ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
+                : dir_;
     if (!rename && exists) CAIRN_RETURN_IF_ERROR(Uncommit());
     absl::Status status = Fill(items, handlers);
     if (status.ok()) status = rename ? Publish(exists) : fs_.SyncDir(parent_);
@@ -67,9 +68,9 @@ class CheckpointWriter {
     if (absl::IsNotFound(info.status())) return false;
     CAIRN_RETURN_IF_ERROR(info.status());
     if (!info->is_directory()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot save a checkpoint at ", dir_, ": it exists and is not a directory (",
-          info->is_symlink() ? "a symlink" : "a file", "); nothing was changed"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot save a checkpoint at ", dir_, ": it exists and is not a directory (",
+                       info->is_symlink() ? "a symlink" : "a file", "); nothing was changed"));
     }
     return true;
   }
@@ -98,8 +99,8 @@ class CheckpointWriter {
     for (const auto& [name, value] : items) {
       const std::string item_dir = JoinPath(work_, name);
       CAIRN_RETURN_IF_ERROR(fs_.CreateDir(item_dir));
-      CAIRN_RETURN_IF_ERROR(
-          Annotate(handlers[i]->Save(item_dir, value, context), absl::StrCat("saving '", name, "'")));
+      CAIRN_RETURN_IF_ERROR(Annotate(handlers[i]->Save(item_dir, value, context),
+                                     absl::StrCat("saving '", name, "'")));
       if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(item_dir));
       metadata.item_handlers[name] = handlers[i]->RecordedName(value);
       ++i;
@@ -108,8 +109,8 @@ class CheckpointWriter {
     CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     // The marker comes last and alone, after everything it vouches for is durable.
-    CAIRN_RETURN_IF_ERROR(
-        WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName), "committed by cairn\n", sync));
+    CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
+                                            "committed by cairn\n", sync));
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     return absl::OkStatus();
   }

@@ -63,7 +63,8 @@ bool LeaseIsLive(const nlohmann::json& lease, absl::Time now) {
 }  // namespace
 
 StepLease::StepLease(StepLease&& other) noexcept
-    : fs_(other.fs_), step_dir_(std::move(other.step_dir_)),
+    : fs_(other.fs_),
+      step_dir_(std::move(other.step_dir_)),
       lease_path_(std::move(other.lease_path_)) {
   other.fs_ = nullptr;
 }
@@ -97,8 +98,8 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const FileInfo info, fs.Stat(step_dir));
   if (!info.is_directory()) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot lease ", step_dir,
-                                                      ": not a directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot lease ", step_dir, ": not a directory"));
   }
   const std::string locked = JoinPath(step_dir, kLockedDirName);
   absl::Status made = fs.CreateDir(locked);
@@ -106,9 +107,9 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
   static std::atomic<uint64_t> counter{0};
   const absl::Time now = absl::Now();
   const int64_t pid = ::getpid();
-  const std::string path = JoinPath(
-      locked, absl::StrCat(HostName(), ".", pid, ".", counter.fetch_add(1), ".",
-                           absl::Hex(absl::ToUnixNanos(now)), ".lease"));
+  const std::string path =
+      JoinPath(locked, absl::StrCat(HostName(), ".", pid, ".", counter.fetch_add(1), ".",
+                                    absl::Hex(absl::ToUnixNanos(now)), ".lease"));
   nlohmann::json lease = {{"host", HostName()},
                           {"pid", pid},
                           {"start_ticks", ProcessStartTicks(pid)},
@@ -148,8 +149,7 @@ absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesyste
   return false;
 }
 
-absl::Status UnlockExistingCheckpoints(const std::string& root,
-                                       const StepListingOptions& options) {
+absl::Status UnlockExistingCheckpoints(const std::string& root, const StepListingOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, options));
   for (int64_t step : steps) {

@@ -41,9 +41,10 @@ bool ProcessAlive(int64_t pid) {
 std::string MakeTemporaryName(absl::string_view final_name, TemporaryKind kind) {
   static std::atomic<uint64_t> counter{0};
   // The nonce keeps two saves of one process apart; the time keeps restarts apart.
-  const uint64_t nonce = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^
-                         (counter.fetch_add(1) << 48);
-  return absl::StrCat(final_name, kind == TemporaryKind::kInProgress ? kInProgressTag : kReplacedTag,
+  const uint64_t nonce =
+      static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ (counter.fetch_add(1) << 48);
+  return absl::StrCat(final_name,
+                      kind == TemporaryKind::kInProgress ? kInProgressTag : kReplacedTag,
                       ::getpid(), ".", absl::Hex(nonce), ".", HostName());
 }
 

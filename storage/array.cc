@@ -14,7 +14,8 @@ constexpr size_t kAlignment = 64;
 
 absl::StatusOr<std::shared_ptr<void>> AlignedBuffer(uint64_t bytes) {
   // aligned_alloc needs a size that is a multiple of the alignment, and a non-zero one.
-  const uint64_t rounded = (std::max<uint64_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
+  const uint64_t rounded =
+      (std::max<uint64_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
   void* memory = std::aligned_alloc(kAlignment, rounded);
   if (memory == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
@@ -34,7 +35,8 @@ absl::StatusOr<Array> ArrayAllocator::AllocateUninitialized(DType dtype, Shape s
 }
 
 absl::StatusOr<Array> Array::Allocate(DType dtype, Shape shape) {
-  CAIRN_ASSIGN_OR_RETURN(Array array, ArrayAllocator::AllocateUninitialized(dtype, std::move(shape)));
+  CAIRN_ASSIGN_OR_RETURN(Array array,
+                         ArrayAllocator::AllocateUninitialized(dtype, std::move(shape)));
   std::memset(array.mutable_data(), 0, array.byte_size());
   return array;
 }

@@ -17,8 +17,8 @@ struct Minifloat {
   static constexpr uint32_t kManMask = (1u << kMan) - 1;
   static constexpr uint32_t kSign = 1u << (kExp + kMan);
   static constexpr uint32_t kInf = kExpMask << kMan;  // IEEE-like only
-  static constexpr uint32_t kNaN = kIeee ? (kExpMask << kMan) | (1u << (kMan - 1))
-                                         : (kExpMask << kMan) | kManMask;
+  static constexpr uint32_t kNaN =
+      kIeee ? (kExpMask << kMan) | (1u << (kMan - 1)) : (kExpMask << kMan) | kManMask;
 
   static uint32_t Encode(double value) {
     const uint32_t sign = std::signbit(value) ? kSign : 0;
@@ -65,8 +65,8 @@ struct Minifloat {
     } else if (exp == 0) {
       magnitude = std::ldexp(static_cast<float>(man), 1 - kBias - kMan);
     } else {
-      magnitude = std::ldexp(static_cast<float>(man | (1u << kMan)),
-                             static_cast<int>(exp) - kBias - kMan);
+      magnitude =
+          std::ldexp(static_cast<float>(man | (1u << kMan)), static_cast<int>(exp) - kBias - kMan);
     }
     return negative ? -magnitude : magnitude;
   }

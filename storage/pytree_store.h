@@ -31,10 +31,10 @@ enum class StoreLayout {
 
 // Per-array storage choices; unset fields fall back to StoreSaveOptions' defaults.
 struct ArrayStorageOptions {
-  std::optional<DType> dtype;             // the dtype written to disk (float32 as bfloat16, say)
-  std::optional<bool> compress;           // zstd on or off
-  std::optional<int> compression_level;   // zstd level, 1 to 19
-  std::optional<uint64_t> chunk_bytes;    // target bytes per chunk
+  std::optional<DType> dtype;            // the dtype written to disk (float32 as bfloat16, say)
+  std::optional<bool> compress;          // zstd on or off
+  std::optional<int> compression_level;  // zstd level, 1 to 19
+  std::optional<uint64_t> chunk_bytes;   // target bytes per chunk
 };
 
 struct StoreSaveOptions {

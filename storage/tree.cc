@@ -12,32 +12,52 @@ namespace cairn {
 
 absl::string_view LeafTypeName(LeafType type) {
   switch (type) {
-    case LeafType::kArray: return "array";
-    case LeafType::kInt: return "int";
-    case LeafType::kDouble: return "double";
-    case LeafType::kBool: return "bool";
-    case LeafType::kString: return "string";
-    case LeafType::kBytes: return "bytes";
+    case LeafType::kArray:
+      return "array";
+    case LeafType::kInt:
+      return "int";
+    case LeafType::kDouble:
+      return "double";
+    case LeafType::kBool:
+      return "bool";
+    case LeafType::kString:
+      return "string";
+    case LeafType::kBytes:
+      return "bytes";
   }
   return "unknown";
 }
 
 absl::string_view TreeKindName(Tree::Kind kind) {
   switch (kind) {
-    case Tree::Kind::kNone: return "None";
-    case Tree::Kind::kDict: return "dict";
-    case Tree::Kind::kList: return "list";
-    case Tree::Kind::kTuple: return "tuple";
-    case Tree::Kind::kArray: return "array";
-    case Tree::Kind::kInt: return "int";
-    case Tree::Kind::kDouble: return "double";
-    case Tree::Kind::kBool: return "bool";
-    case Tree::Kind::kString: return "string";
-    case Tree::Kind::kBytes: return "bytes";
-    case Tree::Kind::kArraySpec: return "array spec";
-    case Tree::Kind::kTypeOnly: return "type-only leaf";
-    case Tree::Kind::kAsSaved: return "as-saved leaf";
-    case Tree::Kind::kPlaceholder: return "placeholder";
+    case Tree::Kind::kNone:
+      return "None";
+    case Tree::Kind::kDict:
+      return "dict";
+    case Tree::Kind::kList:
+      return "list";
+    case Tree::Kind::kTuple:
+      return "tuple";
+    case Tree::Kind::kArray:
+      return "array";
+    case Tree::Kind::kInt:
+      return "int";
+    case Tree::Kind::kDouble:
+      return "double";
+    case Tree::Kind::kBool:
+      return "bool";
+    case Tree::Kind::kString:
+      return "string";
+    case Tree::Kind::kBytes:
+      return "bytes";
+    case Tree::Kind::kArraySpec:
+      return "array spec";
+    case Tree::Kind::kTypeOnly:
+      return "type-only leaf";
+    case Tree::Kind::kAsSaved:
+      return "as-saved leaf";
+    case Tree::Kind::kPlaceholder:
+      return "placeholder";
   }
   return "unknown";
 }
@@ -191,9 +211,15 @@ void Render(const Tree& tree, std::string* out) {
       absl::StrAppend(out, "array(", DTypeName(tree.array().dtype()),
                       ShapeToString(tree.array().shape()), ")");
       return;
-    case Tree::Kind::kInt: absl::StrAppend(out, tree.int_value()); return;
-    case Tree::Kind::kDouble: absl::StrAppend(out, tree.double_value()); return;
-    case Tree::Kind::kBool: out->append(tree.bool_value() ? "True" : "False"); return;
+    case Tree::Kind::kInt:
+      absl::StrAppend(out, tree.int_value());
+      return;
+    case Tree::Kind::kDouble:
+      absl::StrAppend(out, tree.double_value());
+      return;
+    case Tree::Kind::kBool:
+      out->append(tree.bool_value() ? "True" : "False");
+      return;
     case Tree::Kind::kString:
       absl::StrAppend(out, "'", absl::CHexEscape(tree.string_value()), "'");
       return;
@@ -206,10 +232,18 @@ void Render(const Tree& tree, std::string* out) {
                       spec.shape ? ShapeToString(*spec.shape) : "(?)", ")");
       return;
     }
-    case Tree::Kind::kTypeOnly: absl::StrAppend(out, "<", LeafTypeName(tree.type_only()), ">"); return;
-    case Tree::Kind::kAsSaved: out->append("<as saved>"); return;
-    case Tree::Kind::kPlaceholder: out->append("..."); return;
-    case Tree::Kind::kNone: out->append("None"); return;
+    case Tree::Kind::kTypeOnly:
+      absl::StrAppend(out, "<", LeafTypeName(tree.type_only()), ">");
+      return;
+    case Tree::Kind::kAsSaved:
+      out->append("<as saved>");
+      return;
+    case Tree::Kind::kPlaceholder:
+      out->append("...");
+      return;
+    case Tree::Kind::kNone:
+      out->append("None");
+      return;
   }
 }
 

@@ -30,7 +30,7 @@ absl::string_view LeafTypeName(LeafType type);
 // How one array was stored; filled in by ReadMetadata, ignored by Load.
 struct ArrayStorageInfo {
   DType stored_dtype = DType::kFloat32;
-  Shape chunk_shape;         // the shape of a full chunk
+  Shape chunk_shape;  // the shape of a full chunk
   bool compressed = false;
   int compression_level = 0;
   uint64_t stored_bytes = 0;  // bytes on disk over all chunks
@@ -56,9 +56,20 @@ struct ArraySpec {
 class Tree {
  public:
   enum class Kind {
-    kNone, kDict, kList, kTuple,                         // structure
-    kArray, kInt, kDouble, kBool, kString, kBytes,       // concrete leaves
-    kArraySpec, kTypeOnly, kAsSaved, kPlaceholder,       // abstract leaves
+    kNone,
+    kDict,
+    kList,
+    kTuple,  // structure
+    kArray,
+    kInt,
+    kDouble,
+    kBool,
+    kString,
+    kBytes,  // concrete leaves
+    kArraySpec,
+    kTypeOnly,
+    kAsSaved,
+    kPlaceholder,  // abstract leaves
   };
 
   // None.
@@ -106,7 +117,9 @@ class Tree {
   int64_t int_value() const { return std::get<int64_t>(value_); }
   double double_value() const { return std::get<double>(value_); }
   bool bool_value() const { return std::get<bool>(value_); }
-  const std::string& string_value() const { return std::get<std::string>(value_); }  // string, bytes
+  const std::string& string_value() const {
+    return std::get<std::string>(value_);
+  }  // string, bytes
   const ArraySpec& spec() const { return std::get<ArraySpec>(value_); }
   LeafType type_only() const { return std::get<LeafType>(value_); }
 

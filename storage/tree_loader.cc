@@ -26,17 +26,28 @@ Shape ToShape(const google::protobuf::RepeatedField<uint64_t>& dims) {
 
 absl::string_view NodeKindName(const format::Node& node) {
   switch (node.kind_case()) {
-    case format::Node::kDict: return "dict";
-    case format::Node::kList: return "list";
-    case format::Node::kTuple: return "tuple";
-    case format::Node::kNone: return "None";
-    case format::Node::kArray: return "array";
-    case format::Node::kIntValue: return "int";
-    case format::Node::kDoubleValue: return "double";
-    case format::Node::kBoolValue: return "bool";
-    case format::Node::kStringValue: return "string";
-    case format::Node::kBytesValue: return "bytes";
-    default: return "nothing";
+    case format::Node::kDict:
+      return "dict";
+    case format::Node::kList:
+      return "list";
+    case format::Node::kTuple:
+      return "tuple";
+    case format::Node::kNone:
+      return "None";
+    case format::Node::kArray:
+      return "array";
+    case format::Node::kIntValue:
+      return "int";
+    case format::Node::kDoubleValue:
+      return "double";
+    case format::Node::kBoolValue:
+      return "bool";
+    case format::Node::kStringValue:
+      return "string";
+    case format::Node::kBytesValue:
+      return "bytes";
+    default:
+      return "nothing";
   }
 }
 
@@ -68,14 +79,18 @@ class TreeLoader {
  private:
   absl::StatusOr<Tree> Match(const Tree& abstract, const format::Node& node, const KeyPath& path) {
     switch (abstract.kind()) {
-      case Tree::Kind::kPlaceholder: return Tree::Placeholder();
-      case Tree::Kind::kAsSaved: return AsSaved(node, path);
+      case Tree::Kind::kPlaceholder:
+        return Tree::Placeholder();
+      case Tree::Kind::kAsSaved:
+        return AsSaved(node, path);
       case Tree::Kind::kNone:
         if (node.kind_case() != format::Node::kNone) return Mismatch(path, "None", node);
         return Tree::None();
-      case Tree::Kind::kDict: return MatchDict(abstract, node, path);
+      case Tree::Kind::kDict:
+        return MatchDict(abstract, node, path);
       case Tree::Kind::kList:
-      case Tree::Kind::kTuple: return MatchSequence(abstract, node, path);
+      case Tree::Kind::kTuple:
+        return MatchSequence(abstract, node, path);
       case Tree::Kind::kArray: {
         const Array& target = abstract.array();
         ArraySpec spec;
@@ -85,12 +100,18 @@ class TreeLoader {
         if (target.is_writable()) spec.destination = target;
         return LoadArray(spec, node, path);
       }
-      case Tree::Kind::kArraySpec: return LoadArray(abstract.spec(), node, path);
-      case Tree::Kind::kInt: return LoadScalar(LeafType::kInt, node, path);
-      case Tree::Kind::kDouble: return LoadScalar(LeafType::kDouble, node, path);
-      case Tree::Kind::kBool: return LoadScalar(LeafType::kBool, node, path);
-      case Tree::Kind::kString: return LoadScalar(LeafType::kString, node, path);
-      case Tree::Kind::kBytes: return LoadScalar(LeafType::kBytes, node, path);
+      case Tree::Kind::kArraySpec:
+        return LoadArray(abstract.spec(), node, path);
+      case Tree::Kind::kInt:
+        return LoadScalar(LeafType::kInt, node, path);
+      case Tree::Kind::kDouble:
+        return LoadScalar(LeafType::kDouble, node, path);
+      case Tree::Kind::kBool:
+        return LoadScalar(LeafType::kBool, node, path);
+      case Tree::Kind::kString:
+        return LoadScalar(LeafType::kString, node, path);
+      case Tree::Kind::kBytes:
+        return LoadScalar(LeafType::kBytes, node, path);
       case Tree::Kind::kTypeOnly:
         if (abstract.type_only() == LeafType::kArray) return LoadArray(ArraySpec(), node, path);
         return LoadScalar(abstract.type_only(), node, path);
@@ -110,10 +131,10 @@ class TreeLoader {
       const std::string& key = abstract.keys()[i];
       const auto it = stored.find(key);
       if (it == stored.end()) {
-        return absl::NotFoundError(absl::StrCat(
-            "structure mismatch at ", path.Child(key).ToString(),
-            ": the checkpoint has no such key (it has: ",
-            absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
+        return absl::NotFoundError(
+            absl::StrCat("structure mismatch at ", path.Child(key).ToString(),
+                         ": the checkpoint has no such key (it has: ",
+                         absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
       }
       CAIRN_ASSIGN_OR_RETURN(Tree child,
                              Match(abstract[i], dict.values(it->second), path.Child(key)));
@@ -140,9 +161,9 @@ class TreeLoader {
     }
     const format::Sequence& seq = list ? node.list() : node.tuple();
     if (static_cast<size_t>(seq.items_size()) != abstract.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "structure mismatch at ", path.ToString(), ": the abstract tree has ", abstract.size(),
-          " elements, the checkpoint has ", seq.items_size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("structure mismatch at ", path.ToString(), ": the abstract tree has ",
+                       abstract.size(), " elements, the checkpoint has ", seq.items_size()));
     }
     Tree result = list ? Tree::List() : Tree::Tuple();
     for (size_t i = 0; i < abstract.size(); ++i) {
@@ -176,14 +197,22 @@ class TreeLoader {
         }
         return result;
       }
-      case format::Node::kNone: return Tree::None();
-      case format::Node::kArray: return LoadArray(ArraySpec(), node, path);
-      case format::Node::kIntValue: return Tree::Int(node.int_value());
-      case format::Node::kDoubleValue: return Tree::Double(node.double_value());
-      case format::Node::kBoolValue: return Tree::Bool(node.bool_value());
-      case format::Node::kStringValue: return Tree::String(node.string_value());
-      case format::Node::kBytesValue: return Tree::Bytes(node.bytes_value());
-      default: return absl::DataLossError(absl::StrCat("empty node at ", path.ToString()));
+      case format::Node::kNone:
+        return Tree::None();
+      case format::Node::kArray:
+        return LoadArray(ArraySpec(), node, path);
+      case format::Node::kIntValue:
+        return Tree::Int(node.int_value());
+      case format::Node::kDoubleValue:
+        return Tree::Double(node.double_value());
+      case format::Node::kBoolValue:
+        return Tree::Bool(node.bool_value());
+      case format::Node::kStringValue:
+        return Tree::String(node.string_value());
+      case format::Node::kBytesValue:
+        return Tree::Bytes(node.bytes_value());
+      default:
+        return absl::DataLossError(absl::StrCat("empty node at ", path.ToString()));
     }
   }
 
@@ -206,23 +235,23 @@ class TreeLoader {
       return absl::InvalidArgumentError(
           absl::StrCat("the destination for ", where, " is read-only; borrow it mutably"));
     }
-    const DType dtype = spec.dtype ? *spec.dtype
-                                   : destination ? destination->dtype()
-                                                 : static_cast<DType>(leaf.dtype());
+    const DType dtype = spec.dtype    ? *spec.dtype
+                        : destination ? destination->dtype()
+                                      : static_cast<DType>(leaf.dtype());
     const Shape shape = spec.shape ? *spec.shape : destination ? destination->shape() : global;
     if (destination && (destination->dtype() != dtype || destination->shape() != shape)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the destination for ", where, " is ", DTypeName(destination->dtype()),
-          ShapeToString(destination->shape()), " but ", DTypeName(dtype), ShapeToString(shape),
-          " was requested"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the destination for ", where, " is ", DTypeName(destination->dtype()),
+                       ShapeToString(destination->shape()), " but ", DTypeName(dtype),
+                       ShapeToString(shape), " was requested"));
     }
     absl::Status castable = CheckCastable(stored, dtype);
     if (!castable.ok()) return Annotate(castable, absl::StrCat("loading ", where));
     CAIRN_RETURN_IF_ERROR(Annotate(NumElements(shape).status(), absl::StrCat("loading ", where)));
     if (shape.size() != global.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "requested shape ", ShapeToString(shape), " at ", where,
-          " has a different rank than the stored shape ", ShapeToString(global)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("requested shape ", ShapeToString(shape), " at ", where,
+                       " has a different rank than the stored shape ", ShapeToString(global)));
     }
     const Shape origin = spec.origin ? *spec.origin : Shape(global.size(), 0);
     if (origin.size() != global.size()) {
@@ -241,10 +270,10 @@ class TreeLoader {
     const bool exact = !spec.origin ? shape == global : inside;
     if (!exact && !options_.enable_padding_and_truncation) {
       if (spec.origin) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "requested region ", ShapeToString(shape), " at ", ShapeToString(origin),
-            " lies outside the stored shape ", ShapeToString(global), " at ", where,
-            "; enable padding and truncation to allow it"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("requested region ", ShapeToString(shape), " at ", ShapeToString(origin),
+                         " lies outside the stored shape ", ShapeToString(global), " at ", where,
+                         "; enable padding and truncation to allow it"));
       }
       return absl::InvalidArgumentError(absl::StrCat(
           "requested shape ", ShapeToString(shape), " is not compatible with the stored shape ",
@@ -258,7 +287,8 @@ class TreeLoader {
     }
     bool covered = false;
     PlanArrayReads(leaf, result, origin, where, &reads_, &covered);
-    if (!covered && result.byte_size() > 0) std::memset(result.mutable_data(), 0, result.byte_size());
+    if (!covered && result.byte_size() > 0)
+      std::memset(result.mutable_data(), 0, result.byte_size());
     return Tree::FromArray(std::move(result));
   }
 
@@ -266,18 +296,21 @@ class TreeLoader {
   absl::StatusOr<Tree> ScalarAsArray(const ArraySpec& spec, const format::Node& node,
                                      const KeyPath& path) {
     if (spec.shape && !spec.shape->empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("requested shape ",
-                                                     ShapeToString(*spec.shape), " at ",
-                                                     path.ToString(), " but the checkpoint holds a ",
-                                                     NodeKindName(node), " scalar"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("requested shape ", ShapeToString(*spec.shape), " at ", path.ToString(),
+                       " but the checkpoint holds a ", NodeKindName(node), " scalar"));
     }
     Array natural;
     switch (node.kind_case()) {
-      case format::Node::kIntValue: natural = Array::FromValues<int64_t>({node.int_value()}); break;
+      case format::Node::kIntValue:
+        natural = Array::FromValues<int64_t>({node.int_value()});
+        break;
       case format::Node::kDoubleValue:
         natural = Array::FromValues<double>({node.double_value()});
         break;
-      default: natural = Array::FromValues<bool>({node.bool_value()}); break;
+      default:
+        natural = Array::FromValues<bool>({node.bool_value()});
+        break;
     }
     const DType dtype = spec.dtype ? *spec.dtype : natural.dtype();
     CAIRN_ASSIGN_OR_RETURN(Array result, ArrayAllocator::AllocateUninitialized(dtype, Shape{}));
@@ -298,7 +331,8 @@ class TreeLoader {
         return type == LeafType::kString ? Tree::String(std::move(value))
                                          : Tree::Bytes(std::move(value));
       }
-      default: break;
+      default:
+        break;
     }
     double number;
     switch (node.kind_case()) {
@@ -306,8 +340,12 @@ class TreeLoader {
         if (type == LeafType::kInt) return Tree::Int(node.int_value());
         number = static_cast<double>(node.int_value());
         break;
-      case format::Node::kDoubleValue: number = node.double_value(); break;
-      case format::Node::kBoolValue: number = node.bool_value() ? 1 : 0; break;
+      case format::Node::kDoubleValue:
+        number = node.double_value();
+        break;
+      case format::Node::kBoolValue:
+        number = node.bool_value() ? 1 : 0;
+        break;
       case format::Node::kArray: {
         // A single-element array (numpy's 0-d arrays, say) loads as a scalar. Integers go
         // through int64 so that large values stay exact.
@@ -320,13 +358,15 @@ class TreeLoader {
         number = one.values<double>()[0];
         break;
       }
-      default: return Mismatch(path, LeafTypeName(type), node);
+      default:
+        return Mismatch(path, LeafTypeName(type), node);
     }
     if (type == LeafType::kDouble) return Tree::Double(number);
     if (type == LeafType::kBool) return Tree::Bool(number != 0);
-    if (!std::isfinite(number) || number < -9.2233720368547758e18 || number >= 9.2233720368547758e18) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot load ", number, " at ", where,
-                                                     " as an int: it is out of range"));
+    if (!std::isfinite(number) || number < -9.2233720368547758e18 ||
+        number >= 9.2233720368547758e18) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot load ", number, " at ", where, " as an int: it is out of range"));
     }
     return Tree::Int(static_cast<int64_t>(number));
   }
@@ -336,9 +376,9 @@ class TreeLoader {
     const Shape global = ToShape(leaf.global_shape());
     CAIRN_ASSIGN_OR_RETURN(const uint64_t count, NumElements(global));
     if (count != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot load the array ", ShapeToString(global), " at ", path.ToString(),
-          " as a scalar: only single-element arrays can be"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot load the array ", ShapeToString(global), " at ", path.ToString(),
+                       " as a scalar: only single-element arrays can be"));
     }
     CAIRN_RETURN_IF_ERROR(CheckCastable(static_cast<DType>(leaf.stored_dtype()), dtype));
     CAIRN_ASSIGN_OR_RETURN(Array one, Array::Allocate(dtype, global));
@@ -398,12 +438,18 @@ Tree MetadataNode(const format::Node& node) {
       spec.storage = info;
       return Tree::Spec(std::move(spec));
     }
-    case format::Node::kIntValue: return Tree::TypeOnly(LeafType::kInt);
-    case format::Node::kDoubleValue: return Tree::TypeOnly(LeafType::kDouble);
-    case format::Node::kBoolValue: return Tree::TypeOnly(LeafType::kBool);
-    case format::Node::kStringValue: return Tree::TypeOnly(LeafType::kString);
-    case format::Node::kBytesValue: return Tree::TypeOnly(LeafType::kBytes);
-    default: return Tree::None();
+    case format::Node::kIntValue:
+      return Tree::TypeOnly(LeafType::kInt);
+    case format::Node::kDoubleValue:
+      return Tree::TypeOnly(LeafType::kDouble);
+    case format::Node::kBoolValue:
+      return Tree::TypeOnly(LeafType::kBool);
+    case format::Node::kStringValue:
+      return Tree::TypeOnly(LeafType::kString);
+    case format::Node::kBytesValue:
+      return Tree::TypeOnly(LeafType::kBytes);
+    default:
+      return Tree::None();
   }
 }
 
@@ -426,8 +472,8 @@ absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& dir,
     metadata.custom_metadata = nlohmann::json::parse(index.custom_metadata_json());
   }
   metadata.format_version = index.format_version();
-  metadata.layout = index.layout() == format::LAYOUT_PER_LEAF ? StoreLayout::kPerLeaf
-                                                              : StoreLayout::kAggregated;
+  metadata.layout =
+      index.layout() == format::LAYOUT_PER_LEAF ? StoreLayout::kPerLeaf : StoreLayout::kAggregated;
   metadata.writer = index.writer();
   for (const format::DataFile& file : index.data_files()) metadata.data_bytes += file.size();
   return metadata;

@@ -204,9 +204,8 @@ class TreeSaver {
     absl::Status written = WriteData(plan.get(), process);
     CAIRN_ASSIGN_OR_RETURN(
         std::vector<std::string> gathered,
-        coordinator_.Gather("cairn.save.index",
-                            written.ok() ? "I" + plan->index.SerializeAsString()
-                                         : "E" + written.ToString()));
+        coordinator_.Gather("cairn.save.index", written.ok() ? "I" + plan->index.SerializeAsString()
+                                                             : "E" + written.ToString()));
     absl::Status committed = written;
     if (coordinator_.is_primary()) {
       if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);

@@ -1,9 +1,10 @@
 // Checkpoints of named checkpointables: saving and loading each built-in kind, subsets, user
 // handlers and objects, metadata, and the errors for names and handlers that do not fit.
+#include "cairn/steps/checkpoint.h"
+
 #include <filesystem>
 #include <memory>
 
-#include "cairn/steps/checkpoint.h"
 #include "cairn/utils/filesystem_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -101,7 +102,8 @@ TEST(Checkpoint, ObjectOfAnotherTypeIsRefused) {
   ASSERT_TRUE(SaveCheckpointables(tmp.Join("ckpt"), MixedItems()).ok());
   absl::StatusOr<Checkpointables> loaded = LoadCheckpointables(
       tmp.Join("ckpt"),
-      {{"dataset", Checkpointable(std::shared_ptr<StatefulObject>(std::make_shared<OtherObject>()))}});
+      {{"dataset",
+        Checkpointable(std::shared_ptr<StatefulObject>(std::make_shared<OtherObject>()))}});
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(loaded.status().message(), HasSubstr("fake_iterator.v1"));
 }

@@ -1,11 +1,12 @@
 // DType names and sizes, the narrow float formats bit for bit, and CastElements' rules.
+#include "cairn/storage/dtype.h"
+
 #include <cmath>
 #include <complex>
 #include <cstring>
 #include <limits>
 #include <vector>
 
-#include "cairn/storage/dtype.h"
 #include "cairn/storage/float_formats.h"
 #include "gtest/gtest.h"
 
@@ -13,9 +14,9 @@ namespace cairn {
 namespace {
 
 constexpr DType kAll[] = {
-    DType::kBool,    DType::kInt8,      DType::kInt16,      DType::kInt32,       DType::kInt64,
-    DType::kUInt8,   DType::kUInt16,    DType::kUInt32,     DType::kUInt64,      DType::kFloat16,
-    DType::kBFloat16, DType::kFloat32,  DType::kFloat64,    DType::kComplex64,   DType::kComplex128,
+    DType::kBool,         DType::kInt8,      DType::kInt16,   DType::kInt32,     DType::kInt64,
+    DType::kUInt8,        DType::kUInt16,    DType::kUInt32,  DType::kUInt64,    DType::kFloat16,
+    DType::kBFloat16,     DType::kFloat32,   DType::kFloat64, DType::kComplex64, DType::kComplex128,
     DType::kFloat8E4M3FN, DType::kFloat8E5M2};
 
 template <typename To, typename From>
@@ -51,11 +52,11 @@ TEST(DType, ComplexToRealIsRefused) {
 TEST(FloatFormats, HalfKnownBitPatterns) {
   EXPECT_EQ(FloatToHalfBits(1.0f), 0x3c00);
   EXPECT_EQ(FloatToHalfBits(-2.0f), 0xc000);
-  EXPECT_EQ(FloatToHalfBits(65504.0f), 0x7bff);                // max finite
-  EXPECT_EQ(FloatToHalfBits(65520.0f), 0x7c00);                // rounds up to infinity
-  EXPECT_EQ(FloatToHalfBits(std::ldexp(1.0f, -24)), 0x0001);   // smallest subnormal
-  EXPECT_EQ(FloatToHalfBits(std::ldexp(1.0f, -25)), 0x0000);   // tie to even: down to zero
-  EXPECT_EQ(FloatToHalfBits(std::ldexp(3.0f, -25)), 0x0002);   // tie to even: up
+  EXPECT_EQ(FloatToHalfBits(65504.0f), 0x7bff);                      // max finite
+  EXPECT_EQ(FloatToHalfBits(65520.0f), 0x7c00);                      // rounds up to infinity
+  EXPECT_EQ(FloatToHalfBits(std::ldexp(1.0f, -24)), 0x0001);         // smallest subnormal
+  EXPECT_EQ(FloatToHalfBits(std::ldexp(1.0f, -25)), 0x0000);         // tie to even: down to zero
+  EXPECT_EQ(FloatToHalfBits(std::ldexp(3.0f, -25)), 0x0002);         // tie to even: up
   EXPECT_EQ(FloatToHalfBits(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie, even is down
   EXPECT_EQ(FloatToHalfBits(1.0f + std::ldexp(3.0f, -11)), 0x3c02);  // tie, even is up
   EXPECT_EQ(FloatToHalfBits(-0.0f), 0x8000);
@@ -65,9 +66,9 @@ TEST(FloatFormats, HalfKnownBitPatterns) {
 
 TEST(FloatFormats, BFloat16RoundsToNearestEven) {
   EXPECT_EQ(FloatToBFloat16Bits(1.0f), 0x3f80);
-  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);  // tie: stays even
-  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(3.0f, -8)), 0x3f82);  // tie: up to even
-  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(5.0f, -9)), 0x3f81);  // above half: up
+  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);        // tie: stays even
+  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(3.0f, -8)), 0x3f82);        // tie: up to even
+  EXPECT_EQ(FloatToBFloat16Bits(1.0f + std::ldexp(5.0f, -9)), 0x3f81);        // above half: up
   EXPECT_EQ(FloatToBFloat16Bits(std::numeric_limits<float>::max()), 0x7f80);  // to infinity
   EXPECT_TRUE(std::isnan(BFloat16BitsToFloat(FloatToBFloat16Bits(NAN))));
   // The fast float path and the generic double path agree.
@@ -78,9 +79,9 @@ TEST(FloatFormats, BFloat16RoundsToNearestEven) {
 
 TEST(FloatFormats, Float8E4M3FN) {
   EXPECT_EQ(FloatToFloat8E4M3FNBits(1.0f), 0x38);
-  EXPECT_EQ(FloatToFloat8E4M3FNBits(448.0f), 0x7e);           // max finite
-  EXPECT_EQ(FloatToFloat8E4M3FNBits(464.0f), 0x7e);           // tie rounds to even (448)
-  EXPECT_EQ(FloatToFloat8E4M3FNBits(480.0f), 0x7f);           // beyond: NaN, no infinity
+  EXPECT_EQ(FloatToFloat8E4M3FNBits(448.0f), 0x7e);  // max finite
+  EXPECT_EQ(FloatToFloat8E4M3FNBits(464.0f), 0x7e);  // tie rounds to even (448)
+  EXPECT_EQ(FloatToFloat8E4M3FNBits(480.0f), 0x7f);  // beyond: NaN, no infinity
   EXPECT_EQ(FloatToFloat8E4M3FNBits(INFINITY), 0x7f);
   EXPECT_EQ(FloatToFloat8E4M3FNBits(std::ldexp(1.0f, -9)), 0x01);  // smallest subnormal
   EXPECT_EQ(FloatToFloat8E4M3FNBits(-0.0f), 0x80);
@@ -90,8 +91,8 @@ TEST(FloatFormats, Float8E4M3FN) {
 
 TEST(FloatFormats, Float8E5M2) {
   EXPECT_EQ(FloatToFloat8E5M2Bits(1.0f), 0x3c);
-  EXPECT_EQ(FloatToFloat8E5M2Bits(57344.0f), 0x7b);   // max finite
-  EXPECT_EQ(FloatToFloat8E5M2Bits(65536.0f), 0x7c);   // infinity
+  EXPECT_EQ(FloatToFloat8E5M2Bits(57344.0f), 0x7b);  // max finite
+  EXPECT_EQ(FloatToFloat8E5M2Bits(65536.0f), 0x7c);  // infinity
   EXPECT_EQ(FloatToFloat8E5M2Bits(std::ldexp(1.0f, -16)), 0x01);
   EXPECT_EQ(Float8E5M2BitsToFloat(0x7c), INFINITY);
   EXPECT_TRUE(std::isnan(Float8E5M2BitsToFloat(0x7d)));

@@ -46,7 +46,7 @@ class FilesystemConformance : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     switch (GetParam()) {
       case Backend::kPosix: {
-        std::string pattern = ::testing::TempDir() + "/cairn-fs-XXXXXX";
+        std::string pattern = JoinPath(::testing::TempDir(), "cairn-fs-XXXXXX");
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
         root_ = pattern;
         fs_ = Filesystem::Default();
@@ -477,12 +477,14 @@ INSTANTIATE_TEST_SUITE_P(Backends, FilesystemConformance,
 class PosixFilesystemTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/cairn-posix-XXXXXX";
+    std::string pattern = JoinPath(::testing::TempDir(), "cairn-posix-XXXXXX");
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
     root_ = pattern;
   }
   void TearDown() override {
-    if (!root_.empty()) EXPECT_TRUE(DeleteRecursively(fs_, root_).ok());
+    if (root_.empty()) return;
+    const absl::Status status = DeleteRecursively(fs_, root_);
+    EXPECT_TRUE(status.ok()) << status;
   }
 
   Filesystem& fs_ = *Filesystem::Default();

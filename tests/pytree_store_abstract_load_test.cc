@@ -84,11 +84,11 @@ TEST_F(AbstractLoadTest, DTypeOnlySpecKeepsStoredShape) {
 }
 
 TEST_F(AbstractLoadTest, TypeOnlyLeavesConvertScalars) {
-  absl::StatusOr<Tree> loaded = LoadTree(
-      dir_, AbstractWith({{"scalar", Tree::TypeOnly(LeafType::kDouble)},
-                          {"x", Tree::TypeOnly(LeafType::kInt)},
-                          {"n", Tree::TypeOnly(LeafType::kDouble)},
-                          {"a", Tree::TypeOnly(LeafType::kArray)}}));
+  absl::StatusOr<Tree> loaded =
+      LoadTree(dir_, AbstractWith({{"scalar", Tree::TypeOnly(LeafType::kDouble)},
+                                   {"x", Tree::TypeOnly(LeafType::kInt)},
+                                   {"n", Tree::TypeOnly(LeafType::kDouble)},
+                                   {"a", Tree::TypeOnly(LeafType::kArray)}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->Find("scalar")->double_value(), 12.0);
   EXPECT_EQ(loaded->Find("x")->int_value(), 13);
@@ -97,7 +97,8 @@ TEST_F(AbstractLoadTest, TypeOnlyLeavesConvertScalars) {
 }
 
 TEST_F(AbstractLoadTest, ScalarRequestedAsArrayIsZeroDimensional) {
-  absl::StatusOr<Tree> loaded = LoadTree(dir_, AbstractWith({{"n", Tree::Spec(Spec(DType::kFloat32, {}))}}));
+  absl::StatusOr<Tree> loaded =
+      LoadTree(dir_, AbstractWith({{"n", Tree::Spec(Spec(DType::kFloat32, {}))}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->Find("n")->array().rank(), 0);
   EXPECT_EQ(Values<float>(*loaded->Find("n"))[0], 7.0f);
@@ -110,8 +111,8 @@ TEST_F(AbstractLoadTest, WholeTreeAsSaved) {
 }
 
 TEST_F(AbstractLoadTest, PlaceholdersSkipLeavesAndSubtrees) {
-  absl::StatusOr<Tree> loaded = LoadTree(
-      dir_, AbstractWith({{"a", Tree::Placeholder()}, {"nested", Tree::Placeholder()}}));
+  absl::StatusOr<Tree> loaded =
+      LoadTree(dir_, AbstractWith({{"a", Tree::Placeholder()}, {"nested", Tree::Placeholder()}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->Find("a")->kind(), Tree::Kind::kPlaceholder);
   EXPECT_EQ(loaded->Find("nested")->kind(), Tree::Kind::kPlaceholder);
@@ -187,12 +188,12 @@ TEST_F(AbstractLoadTest, ShapeMismatchIsAnErrorThatSaysWhatToDo) {
 TEST_F(AbstractLoadTest, PaddingAndTruncation) {
   StoreLoadOptions options;
   options.enable_padding_and_truncation = true;
-  absl::StatusOr<Tree> loaded = LoadTree(
-      dir_,
-      AbstractWith({{"a", Tree::Spec(Spec(DType::kInt32, {8}))},
-                    {"b", Tree::Spec(Spec(DType::kInt32, {32}))},
-                    {"m", Tree::Spec(Spec(DType::kFloat32, {8, 3}))}}),
-      options);
+  absl::StatusOr<Tree> loaded =
+      LoadTree(dir_,
+               AbstractWith({{"a", Tree::Spec(Spec(DType::kInt32, {8}))},
+                             {"b", Tree::Spec(Spec(DType::kInt32, {32}))},
+                             {"m", Tree::Spec(Spec(DType::kFloat32, {8, 3}))}}),
+               options);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(Values<int32_t>(*loaded->Find("a")), (std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
   std::vector<int32_t> b = Values<int32_t>(*loaded->Find("b"));

@@ -239,7 +239,8 @@ TEST(SaveBadInput, ShapeWhoseByteSizeOverflows) {
   TempDir tmp;
   Tree tree = Tree::Dict();
   static const char byte = 0;
-  tree.Set("huge", Tree::FromArray(Array::Borrow(DType::kFloat64, {int64_t{1} << 31, int64_t{1} << 31}, &byte)));
+  tree.Set("huge", Tree::FromArray(Array::Borrow(DType::kFloat64,
+                                                 {int64_t{1} << 31, int64_t{1} << 31}, &byte)));
   absl::Status status = SaveTree(tmp.Join("ckpt"), tree);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("huge"));
@@ -264,8 +265,7 @@ TEST(SaveBadInput, NonEmptyDirectoryIsRefusedAndLeftAlone) {
 TEST(SaveBadInput, DirectoryPathThatIsAFile) {
   TempDir tmp;
   WriteAll(tmp.Join("file"), "x");
-  EXPECT_EQ(SaveTree(tmp.Join("file"), SampleTree()).code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SaveTree(tmp.Join("file"), SampleTree()).code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(SaveBadInput, AbstractLeavesCannotBeSaved) {

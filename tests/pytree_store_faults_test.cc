@@ -51,9 +51,9 @@ class SaveFaultTest : public ::testing::TestWithParam<FaultCase> {
     MemoryFilesystem memory;
     EXPECT_TRUE(CreateDirs(memory, "/root").ok());
     FaultInjectionFilesystem faults(&memory);
-    EXPECT_TRUE(
-        SaveTree("/root/new", NewTree(), OptionsFor(&faults, GetParam().layout, GetParam().compress))
-            .ok());
+    EXPECT_TRUE(SaveTree("/root/new", NewTree(),
+                         OptionsFor(&faults, GetParam().layout, GetParam().compress))
+                    .ok());
     return faults.MutationCount();
   }
 };
@@ -67,13 +67,15 @@ TEST_P(SaveFaultTest, EveryFailurePointFailsCleanlyAndKeepsTheOldTree) {
     SCOPED_TRACE(::testing::Message() << "failing mutation " << n << " of " << mutations);
     MemoryFilesystem memory;
     FaultInjectionFilesystem faults(&memory);
-    ASSERT_TRUE(SaveTree("/root/old", old_tree, OptionsFor(&memory, StoreLayout::kAggregated, false)).ok());
+    ASSERT_TRUE(
+        SaveTree("/root/old", old_tree, OptionsFor(&memory, StoreLayout::kAggregated, false)).ok());
     faults.FailNthMutation(static_cast<int>(n), NoSpaceError());
-    const absl::Status status =
-        SaveTree("/root/new", new_tree, OptionsFor(&faults, GetParam().layout, GetParam().compress));
+    const absl::Status status = SaveTree(
+        "/root/new", new_tree, OptionsFor(&faults, GetParam().layout, GetParam().compress));
     EXPECT_FALSE(status.ok());
     EXPECT_FALSE(*PathExists(memory, "/root/new")) << status;
-    absl::StatusOr<Tree> old_loaded = LoadTree("/root/old", Tree::AsSaved(), LoadOptionsFor(&memory));
+    absl::StatusOr<Tree> old_loaded =
+        LoadTree("/root/old", Tree::AsSaved(), LoadOptionsFor(&memory));
     ASSERT_TRUE(old_loaded.ok()) << old_loaded.status();
     EXPECT_TRUE(TreesEqual(*old_loaded, old_tree));
   }
@@ -128,7 +130,8 @@ TEST(SaveFaults, ShortWriteOnAFullDiskIsResourceExhausted) {
 
 TEST(LoadFaults, ReadErrorsAreReported) {
   MemoryFilesystem memory;
-  ASSERT_TRUE(SaveTree("/root/t", NewTree(), OptionsFor(&memory, StoreLayout::kAggregated, false)).ok());
+  ASSERT_TRUE(
+      SaveTree("/root/t", NewTree(), OptionsFor(&memory, StoreLayout::kAggregated, false)).ok());
   FaultInjectionFilesystem faults(&memory);
   faults.FailNth(FaultOp::kRead, 1, IoError());  // the index read succeeds, a chunk read fails
   absl::StatusOr<Tree> loaded = LoadTree("/root/t", Tree::AsSaved(), LoadOptionsFor(&faults));

@@ -19,11 +19,10 @@ using testing::TempDir;
 using testing::TreesEqual;
 
 constexpr DType kAllDTypes[] = {
-    DType::kBool,     DType::kInt8,      DType::kInt16,        DType::kInt32,
-    DType::kInt64,    DType::kUInt8,     DType::kUInt16,       DType::kUInt32,
-    DType::kUInt64,   DType::kFloat16,   DType::kBFloat16,     DType::kFloat32,
-    DType::kFloat64,  DType::kComplex64, DType::kComplex128,   DType::kFloat8E4M3FN,
-    DType::kFloat8E5M2};
+    DType::kBool,         DType::kInt8,      DType::kInt16,   DType::kInt32,     DType::kInt64,
+    DType::kUInt8,        DType::kUInt16,    DType::kUInt32,  DType::kUInt64,    DType::kFloat16,
+    DType::kBFloat16,     DType::kFloat32,   DType::kFloat64, DType::kComplex64, DType::kComplex128,
+    DType::kFloat8E4M3FN, DType::kFloat8E5M2};
 
 TEST(PyTreeStoreRoundTrip, EveryDTypeLoadsBitExact) {
   TempDir tmp;
@@ -118,18 +117,19 @@ TEST_P(PyTreeStoreLayoutTest, ManyChunksRoundTrip) {
   EXPECT_TRUE(TreesEqual(*loaded, tree));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Layouts, PyTreeStoreLayoutTest,
-    ::testing::Values(LayoutCase{StoreLayout::kAggregated, false, 8 << 20},
-                      LayoutCase{StoreLayout::kAggregated, false, 1000},
-                      LayoutCase{StoreLayout::kAggregated, true, 8 << 20},
-                      LayoutCase{StoreLayout::kAggregated, true, 1000},
-                      LayoutCase{StoreLayout::kPerLeaf, false, 8 << 20},
-                      LayoutCase{StoreLayout::kPerLeaf, true, 1000}),
-    [](const ::testing::TestParamInfo<LayoutCase>& info) {
-      return absl::StrCat(info.param.layout == StoreLayout::kPerLeaf ? "PerLeaf" : "Aggregated",
-                          info.param.compress ? "Zstd" : "Raw", info.param.chunk_bytes);
-    });
+INSTANTIATE_TEST_SUITE_P(Layouts, PyTreeStoreLayoutTest,
+                         ::testing::Values(LayoutCase{StoreLayout::kAggregated, false, 8 << 20},
+                                           LayoutCase{StoreLayout::kAggregated, false, 1000},
+                                           LayoutCase{StoreLayout::kAggregated, true, 8 << 20},
+                                           LayoutCase{StoreLayout::kAggregated, true, 1000},
+                                           LayoutCase{StoreLayout::kPerLeaf, false, 8 << 20},
+                                           LayoutCase{StoreLayout::kPerLeaf, true, 1000}),
+                         [](const ::testing::TestParamInfo<LayoutCase>& info) {
+                           return absl::StrCat(
+                               info.param.layout == StoreLayout::kPerLeaf ? "PerLeaf"
+                                                                          : "Aggregated",
+                               info.param.compress ? "Zstd" : "Raw", info.param.chunk_bytes);
+                         });
 
 TEST(PyTreeStoreRoundTrip, StorageDTypeIsChosenPerKeyPath) {
   TempDir tmp;

@@ -98,8 +98,7 @@ TEST(ShardedLoad, RegionSpanningTwoShards) {
   absl::StatusOr<Tree> loaded = LoadTree(tmp.Join("ckpt"), Tree::Spec(spec));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   auto values = loaded->array().values<float>();
-  EXPECT_EQ(std::vector<float>(values.begin(), values.end()),
-            (std::vector<float>{10, 11, 13, 14}));
+  EXPECT_EQ(std::vector<float>(values.begin(), values.end()), (std::vector<float>{10, 11, 13, 14}));
 }
 
 TEST(ShardedLoad, PlacedTargetLoadsItsOwnPiece) {

@@ -2,7 +2,6 @@
 #include "cairn/utils/memory_filesystem.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <set>
 

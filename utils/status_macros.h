@@ -15,10 +15,10 @@
 #define CAIRN_STATUS_CONCAT_(a, b) CAIRN_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function if not OK.
-#define CAIRN_RETURN_IF_ERROR(expr)                      \
-  do {                                                   \
-    ::absl::Status cairn_status_ = (expr);               \
-    if (!cairn_status_.ok()) return cairn_status_;       \
+#define CAIRN_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::absl::Status cairn_status_ = (expr);         \
+    if (!cairn_status_.ok()) return cairn_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise moves the

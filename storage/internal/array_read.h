@@ -38,9 +38,9 @@ struct ChunkRead {
   const format::ArrayLeaf* leaf;
   const format::Shard* shard;
   int chunk;
-  Array destination;     // shares the result's memory
-  Shape region_origin;   // where the destination starts in the global array
-  std::string path;      // key path, for messages
+  Array destination;    // shares the result's memory
+  Shape region_origin;  // where the destination starts in the global array
+  std::string path;     // key path, for messages
 };
 
 // Appends to `reads` every chunk read that fills `destination`, which holds the region of the

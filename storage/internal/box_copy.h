@@ -11,8 +11,8 @@ namespace cairn {
 struct BoxView {
   const void* data;  // or the destination's writable memory
   DType dtype;
-  Shape shape;       // the whole array's shape
-  Shape origin;      // where the box starts in it
+  Shape shape;   // the whole array's shape
+  Shape origin;  // where the box starts in it
 };
 
 // Copies `extent` elements per dimension from `src`'s box into `dst`'s box, casting from

@@ -42,10 +42,11 @@ absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType sto
   if (compress) {
     const size_t bound = ZSTD_compressBound(raw_size);
     chunk.buffer.reset(new char[bound]);
-    const size_t size =
-        ZSTD_compressCCtx(ThreadContexts().compress, chunk.buffer.get(), bound, raw, raw_size, level);
+    const size_t size = ZSTD_compressCCtx(ThreadContexts().compress, chunk.buffer.get(), bound, raw,
+                                          raw_size, level);
     if (ZSTD_isError(size)) {
-      return absl::InternalError(absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
+      return absl::InternalError(
+          absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
     }
     chunk.bytes = absl::string_view(chunk.buffer.get(), size);
   } else if (cast_buffer) {
@@ -66,27 +67,27 @@ absl::Status DecodeChunk(absl::string_view stored, bool compressed, uint64_t che
   }
   if (!compressed) {
     if (stored.size() != raw_size) {
-      return absl::DataLossError(absl::StrCat(context, ": chunk has ", stored.size(),
-                                              " bytes, expected ", raw_size));
+      return absl::DataLossError(
+          absl::StrCat(context, ": chunk has ", stored.size(), " bytes, expected ", raw_size));
     }
     if (out != stored.data()) std::memcpy(out, stored.data(), raw_size);
     return absl::OkStatus();
   }
   const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (declared != raw_size) {
-    return absl::DataLossError(absl::StrCat(context, ": compressed chunk declares ",
-                                            declared == ZSTD_CONTENTSIZE_UNKNOWN ||
-                                                    declared == ZSTD_CONTENTSIZE_ERROR
-                                                ? std::string("no valid size")
-                                                : absl::StrCat(declared, " bytes"),
-                                            ", expected ", raw_size));
+    return absl::DataLossError(
+        absl::StrCat(context, ": compressed chunk declares ",
+                     declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR
+                         ? std::string("no valid size")
+                         : absl::StrCat(declared, " bytes"),
+                     ", expected ", raw_size));
   }
-  const size_t size = ZSTD_decompressDCtx(ThreadContexts().decompress, out, raw_size,
-                                          stored.data(), stored.size());
+  const size_t size =
+      ZSTD_decompressDCtx(ThreadContexts().decompress, out, raw_size, stored.data(), stored.size());
   if (ZSTD_isError(size) || size != raw_size) {
-    return absl::DataLossError(absl::StrCat(context, ": compressed chunk does not decode: ",
-                                            ZSTD_isError(size) ? ZSTD_getErrorName(size)
-                                                               : "short output"));
+    return absl::DataLossError(
+        absl::StrCat(context, ": compressed chunk does not decode: ",
+                     ZSTD_isError(size) ? ZSTD_getErrorName(size) : "short output"));
   }
   return absl::OkStatus();
 }

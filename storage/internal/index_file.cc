@@ -77,9 +77,8 @@ class IndexValidator {
       case format::Node::kDict: {
         const format::Dict& dict = node.dict();
         if (dict.keys_size() != dict.values_size()) {
-          return Corrupt(file_, absl::StrCat("dict at ", path.ToString(), " has ",
-                                             dict.keys_size(), " keys but ", dict.values_size(),
-                                             " values"));
+          return Corrupt(file_, absl::StrCat("dict at ", path.ToString(), " has ", dict.keys_size(),
+                                             " keys but ", dict.values_size(), " values"));
         }
         absl::flat_hash_set<absl::string_view> seen;
         seen.reserve(dict.keys_size());
@@ -131,7 +130,8 @@ class IndexValidator {
       return Corrupt(file_, absl::StrCat("shape ", ShapeToString(global), " at ", Where(),
                                          " has a byte size that overflows"));
     }
-    if (array.chunk_rows() == 0) return Corrupt(file_, absl::StrCat("zero chunk rows at ", Where()));
+    if (array.chunk_rows() == 0)
+      return Corrupt(file_, absl::StrCat("zero chunk rows at ", Where()));
     if (array.compression() != format::COMPRESSION_NONE &&
         array.compression() != format::COMPRESSION_ZSTD) {
       return Corrupt(file_, absl::StrCat("unknown compression at ", Where()));
@@ -239,8 +239,8 @@ absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string
   return IndexValidator(index, file).Node(index.root());
 }
 
-absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
-                            const format::TreeIndex& index, bool sync) {
+absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
+                            bool sync) {
   std::string payload;
   if (!index.SerializeToString(&payload)) {
     return absl::InternalError(absl::StrCat("cannot serialise the index for ", dir));

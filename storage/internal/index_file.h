@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cairn/storage/index.pb.h"
-#include "google/protobuf/arena.h"
 #include "cairn/storage/key_path.h"
 #include "cairn/utils/filesystem.h"
+#include "google/protobuf/arena.h"
 
 namespace cairn {
 
@@ -22,8 +22,8 @@ inline constexpr size_t kIndexHeaderSize = 40;
 
 // Writes the index to `<dir>/_CAIRN_INDEX` through a temporary file and a rename, so that a
 // crash leaves either no index or a complete one; with `sync`, file and directory are fsynced.
-absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir,
-                            const format::TreeIndex& index, bool sync);
+absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
+                            bool sync);
 
 // A parsed index and the arena that owns it: one allocation block instead of one per message,
 // which makes reading (and freeing) a 10,000-leaf index several times cheaper.

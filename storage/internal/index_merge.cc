@@ -8,9 +8,9 @@ namespace cairn {
 namespace {
 
 absl::Status Mismatch(const KeyPath& path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "processes saved different trees at ", path.ToString(), ": ", what,
-      "; every process must save the same structure, each with its own pieces"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("processes saved different trees at ", path.ToString(), ": ", what,
+                   "; every process must save the same structure, each with its own pieces"));
 }
 
 absl::Status MergeNode(const format::Node& other, const KeyPath& path, uint32_t file_offset,
@@ -35,8 +35,8 @@ absl::Status MergeNode(const format::Node& other, const KeyPath& path, uint32_t 
       format::Sequence* b = list ? primary->mutable_list() : primary->mutable_tuple();
       if (a.items_size() != b->items_size()) return Mismatch(path, "sequence lengths differ");
       for (int i = 0; i < a.items_size(); ++i) {
-        CAIRN_RETURN_IF_ERROR(MergeNode(a.items(i), path.Child(static_cast<size_t>(i)),
-                                        file_offset, b->mutable_items(i)));
+        CAIRN_RETURN_IF_ERROR(MergeNode(a.items(i), path.Child(static_cast<size_t>(i)), file_offset,
+                                        b->mutable_items(i)));
       }
       return absl::OkStatus();
     }

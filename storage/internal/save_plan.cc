@@ -30,7 +30,9 @@ class Planner {
       return Invalid(path, absl::StrCat("the tree is nested deeper than ", kMaxTreeDepth));
     }
     switch (tree.kind()) {
-      case Tree::Kind::kNone: out->mutable_none(); return absl::OkStatus();
+      case Tree::Kind::kNone:
+        out->mutable_none();
+        return absl::OkStatus();
       case Tree::Kind::kDict: {
         format::Dict* dict = out->mutable_dict();
         absl::flat_hash_set<absl::string_view> seen;
@@ -53,12 +55,23 @@ class Planner {
         }
         return absl::OkStatus();
       }
-      case Tree::Kind::kArray: return ArrayNode(tree.array(), path, out->mutable_array());
-      case Tree::Kind::kInt: out->set_int_value(tree.int_value()); return absl::OkStatus();
-      case Tree::Kind::kDouble: out->set_double_value(tree.double_value()); return absl::OkStatus();
-      case Tree::Kind::kBool: out->set_bool_value(tree.bool_value()); return absl::OkStatus();
-      case Tree::Kind::kString: out->set_string_value(tree.string_value()); return absl::OkStatus();
-      case Tree::Kind::kBytes: out->set_bytes_value(tree.string_value()); return absl::OkStatus();
+      case Tree::Kind::kArray:
+        return ArrayNode(tree.array(), path, out->mutable_array());
+      case Tree::Kind::kInt:
+        out->set_int_value(tree.int_value());
+        return absl::OkStatus();
+      case Tree::Kind::kDouble:
+        out->set_double_value(tree.double_value());
+        return absl::OkStatus();
+      case Tree::Kind::kBool:
+        out->set_bool_value(tree.bool_value());
+        return absl::OkStatus();
+      case Tree::Kind::kString:
+        out->set_string_value(tree.string_value());
+        return absl::OkStatus();
+      case Tree::Kind::kBytes:
+        out->set_bytes_value(tree.string_value());
+        return absl::OkStatus();
       default:
         return Invalid(path, absl::StrCat("a ", TreeKindName(tree.kind()),
                                           " describes what to load; it cannot be saved"));
@@ -130,8 +143,8 @@ class Planner {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
-                                                    const StoreSaveOptions& options,
-                                                    int process_index, int process_count) {
+                                                   const StoreSaveOptions& options,
+                                                   int process_index, int process_count) {
   auto plan = std::make_unique<SavePlan>();
   format::TreeIndex& index = plan->index;
   index.set_format_version(kTreeFormatVersion);

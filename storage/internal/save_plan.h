@@ -15,10 +15,10 @@ namespace cairn {
 
 // One array (or the piece of a global array this process holds) to be written.
 struct ArrayPiece {
-  std::string path;            // key path, for messages
-  const Array* array;          // the caller's array, read in place
-  format::ArrayLeaf* leaf;     // its record in the index being built
-  format::Shard* shard;        // the shard record whose chunks this piece fills
+  std::string path;         // key path, for messages
+  const Array* array;       // the caller's array, read in place
+  format::ArrayLeaf* leaf;  // its record in the index being built
+  format::Shard* shard;     // the shard record whose chunks this piece fills
   DType stored_dtype;
   bool compress;
   int level;
@@ -33,8 +33,8 @@ struct SavePlan {
 // Validates `tree` and builds the index (without chunk records) and the list of array pieces.
 // Every problem is InvalidArgument naming the key path.
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
-                                                    const StoreSaveOptions& options,
-                                                    int process_index, int process_count);
+                                                   const StoreSaveOptions& options,
+                                                   int process_index, int process_count);
 
 }  // namespace cairn
 

@@ -81,12 +81,12 @@ namespace {
       return a.int_value() == b.int_value() ? ::testing::AssertionSuccess() : fail("ints differ");
     case Tree::Kind::kDouble: {
       const double x = a.double_value(), y = b.double_value();
-      return std::memcmp(&x, &y, sizeof(double)) == 0
-                 ? ::testing::AssertionSuccess()
-                 : fail("doubles differ");
+      return std::memcmp(&x, &y, sizeof(double)) == 0 ? ::testing::AssertionSuccess()
+                                                      : fail("doubles differ");
     }
     case Tree::Kind::kBool:
-      return a.bool_value() == b.bool_value() ? ::testing::AssertionSuccess() : fail("bools differ");
+      return a.bool_value() == b.bool_value() ? ::testing::AssertionSuccess()
+                                              : fail("bools differ");
     case Tree::Kind::kString:
     case Tree::Kind::kBytes:
       return a.string_value() == b.string_value() ? ::testing::AssertionSuccess()
