@@ -25,6 +25,15 @@ inline To BitCast(From value) {
   return result;
 }
 
+// `cond ? a : b` written with masks. The narrow-format conversions compute every candidate result
+// and pick one; as a conditional expression the compiler may move a candidate's computation into
+// a branch, and a loop with branches does not vectorise.
+template <typename Bits>
+inline Bits Select(bool cond, Bits a, Bits b) {
+  const Bits mask = Bits{0} - static_cast<Bits>(cond);
+  return (a & mask) | (b & ~mask);
+}
+
 // The layout of the wide formats converted from.
 template <typename F>
 struct WideFormat;
@@ -95,17 +104,17 @@ inline uint32_t Encode(F value) {
   const Bits normal = (rebiased + half_minus_one + ((rebiased >> kShift) & 1)) >> kShift;
   const Bits subnormal =
       BitCast<Bits>(BitCast<F>(abs) + BitCast<F>(kSubnormalMagic)) - kSubnormalMagic;
-  Bits result = abs < kMinNormal ? subnormal : normal;
+  Bits result = Select(abs < kMinNormal, subnormal, normal);
 
   if constexpr (Format::kFiniteOnly) {
     // Past the largest finite value (infinity included) there is only NaN.
-    result = result > Format::kAbsMask - 1 ? Bits{Format::kAbsMask} : result;
-    result = abs > kWideInf ? Bits{Format::kAbsMask} : result;
+    result = Select(result > Format::kAbsMask - 1, Bits{Format::kAbsMask}, result);
+    result = Select(abs > kWideInf, Bits{Format::kAbsMask}, result);
   } else {
-    result = result > Format::kExpAllOnes ? Bits{Format::kExpAllOnes} : result;
+    result = Select(result > Format::kExpAllOnes, Bits{Format::kExpAllOnes}, result);
     // Keep what fits of the payload, and set the quiet bit so it cannot turn into infinity.
     const Bits nan = Format::kExpAllOnes | Format::kQuietBit | ((abs >> kShift) & Format::kManMask);
-    result = abs > kWideInf ? nan : result;
+    result = Select(abs > kWideInf, nan, result);
   }
   return sign | static_cast<uint32_t>(result);
 }
@@ -126,12 +135,13 @@ inline float Decode(uint32_t bits) {
   // subnormal's value; subtracting the normal is exact.
   const uint32_t subnormal =
       BitCast<uint32_t>(BitCast<float>(shifted + kMinNormal) - BitCast<float>(kMinNormal));
-  uint32_t result = abs <= Format::kManMask ? subnormal : normal;
+  uint32_t result = Select(abs <= Format::kManMask, subnormal, normal);
   if constexpr (Format::kFiniteOnly) {
-    result = abs == Format::kAbsMask ? kFloatQuietNaN : result;
+    result = Select(abs == Format::kAbsMask, kFloatQuietNaN, result);
   } else {
-    const uint32_t special = shifted | 0x7f800000u | (abs > Format::kExpAllOnes ? 0x00400000u : 0);
-    result = abs >= Format::kExpAllOnes ? special : result;
+    const uint32_t special =
+        shifted | 0x7f800000u | Select(abs > Format::kExpAllOnes, 0x00400000u, 0u);
+    result = Select(abs >= Format::kExpAllOnes, special, result);
   }
   return BitCast<float>(sign | result);
 }
