@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cairn/steps/checkpoint_metadata.h"
 #include "cairn/steps/checkpointable.h"
 #include "cairn/steps/checkpointable_handler.h"
@@ -34,6 +35,14 @@ inline constexpr char kCommitMarkerFileName[] = "commit_success.txt";
 // The name under which Save stores its tree.
 inline constexpr char kDefaultPyTreeName[] = "pytree";
 
+// What a successful save measured.
+struct CheckpointSaveStats {
+  uint64_t bytes_written = 0;      // every byte written to files: data, indexes, metadata
+  absl::Duration write_duration;   // writing and syncing the checkpointables
+  absl::Duration commit_duration;  // metadata, commit marker and the commit itself
+  absl::Time commit_time;          // the commit timestamp recorded in _CHECKPOINT_METADATA
+};
+
 struct CheckpointOptions {
   CommitMode commit_mode = CommitMode::kRename;
   // Replace an existing checkpoint at the same path. Without it, saving there is an error.
@@ -41,12 +50,15 @@ struct CheckpointOptions {
   // Stored in _CHECKPOINT_METADATA.
   nlohmann::json custom_metadata = nlohmann::json::object();
   nlohmann::json metrics = nlohmann::json::object();
+  // Recorded as given, plus "write_duration_secs" and "bytes_written" measured by the save.
   nlohmann::json performance_metrics = nlohmann::json::object();
   // Options for pytree checkpointables (their filesystem field is ignored: `filesystem` wins).
   StoreSaveOptions store_save;
   StoreLoadOptions store_load;
   Filesystem* filesystem = nullptr;           // default: Filesystem::Default()
   const HandlerRegistry* registry = nullptr;  // default: HandlerRegistry::Global()
+  // When set, a successful save fills it in.
+  CheckpointSaveStats* stats = nullptr;
 };
 
 // Which pytree Load and Metadata read.

@@ -8,16 +8,12 @@
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/temporary_names.h"
+#include "cairn/utils/counting_filesystem.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
 namespace {
-
-std::string BaseName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 class CheckpointWriter {
  public:
@@ -25,7 +21,8 @@ class CheckpointWriter {
       : dir_(dir),
         parent_(ParentPath(dir)),
         options_(options),
-        fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()),
+        counting_(options.filesystem ? options.filesystem : Filesystem::Default()),
+        fs_(counting_),
         registry_(options.registry ? *options.registry : HandlerRegistry::Global()) {}
 
   absl::Status Write(const Checkpointables& items) {
@@ -56,10 +53,19 @@ class CheckpointWriter {
                 ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
                 : dir_;
     if (!rename && exists) CAIRN_RETURN_IF_ERROR(Uncommit());
+    const absl::Time start = absl::Now();
     absl::Status status = Fill(items, handlers);
     if (status.ok()) status = rename ? Publish(exists) : fs_.SyncDir(parent_);
-    if (!status.ok()) DeleteRecursively(fs_, work_).IgnoreError();
-    return status;
+    if (!status.ok()) {
+      DeleteRecursively(fs_, work_).IgnoreError();
+      return status;
+    }
+    if (options_.stats != nullptr) {
+      stats_.bytes_written = counting_.bytes_written();
+      stats_.commit_duration = absl::Now() - start - stats_.write_duration;
+      *options_.stats = stats_;
+    }
+    return absl::OkStatus();
   }
 
  private:
@@ -87,8 +93,9 @@ class CheckpointWriter {
   absl::Status Fill(const Checkpointables& items,
                     const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
     const bool sync = options_.store_save.sync;
+    const absl::Time start = absl::Now();
     CheckpointMetadata metadata;
-    metadata.init_timestamp_nsecs = absl::ToUnixNanos(absl::Now());
+    metadata.init_timestamp_nsecs = absl::ToUnixNanos(start);
     metadata.custom_metadata = options_.custom_metadata;
     metadata.metrics = options_.metrics;
     metadata.performance_metrics = options_.performance_metrics;
@@ -105,7 +112,16 @@ class CheckpointWriter {
       metadata.item_handlers[name] = handlers[i]->RecordedName(value);
       ++i;
     }
-    metadata.commit_timestamp_nsecs = absl::ToUnixNanos(absl::Now());
+    const absl::Time written = absl::Now();
+    stats_.write_duration = written - start;
+    stats_.commit_time = written;
+    if (!metadata.performance_metrics.is_object()) {
+      metadata.performance_metrics = nlohmann::json::object();
+    }
+    metadata.performance_metrics["write_duration_secs"] =
+        absl::ToDoubleSeconds(stats_.write_duration);
+    metadata.performance_metrics["bytes_written"] = counting_.bytes_written();
+    metadata.commit_timestamp_nsecs = absl::ToUnixNanos(written);
     CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     // The marker comes last and alone, after everything it vouches for is durable.
@@ -150,9 +166,11 @@ class CheckpointWriter {
   const std::string dir_;
   const std::string parent_;
   const CheckpointOptions& options_;
+  CountingFilesystem counting_;
   Filesystem& fs_;
   const HandlerRegistry& registry_;
   std::string work_;
+  CheckpointSaveStats stats_;
 };
 
 }  // namespace

@@ -3,61 +3,54 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cairn/steps/checkpoint.h"
+#include "cairn/steps/internal/holder_record.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
-#include "nlohmann/json.hpp"
 
 namespace cairn {
 namespace {
 
-constexpr uint64_t kMaxLeaseBytes = 4096;
+using internal::HolderState;
 
-// The start time of process `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat),
-// which tells a live holder from a new process that reused its pid. 0 when unknown.
-int64_t ProcessStartTicks(int64_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The command name (field 2) may hold spaces; the fields after it follow its closing ')'.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(absl::string_view(stat).substr(close + 1), ' ', absl::SkipEmpty());
-  int64_t ticks = 0;
-  // After ')', field 3 is fields[0]; field 22 is fields[19].
-  if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
-  return ticks;
+absl::Status StepGone(const std::string& step_dir, absl::string_view why) {
+  return absl::NotFoundError(absl::StrCat("cannot lease ", step_dir, ": ", why));
 }
 
-bool LeaseIsLive(const nlohmann::json& lease, absl::Time now) {
-  if (!lease.is_object()) return true;
-  const auto expires = lease.find("expires_nsecs");
-  if (expires != lease.end() && expires->is_number_integer() &&
-      absl::FromUnixNanos(expires->get<int64_t>()) < now) {
-    return false;
+// After the lease is written: makes sure no retention pass is deleting the step. A pass that
+// declared its intent before our lease landed may not have seen the lease, so wait for its
+// outcome: it either sees the lease and withdraws, or makes the step disappear.
+absl::Status AwaitNoDeletion(Filesystem& fs, const std::string& step_dir,
+                             const std::string& lease_path, bool was_committed,
+                             const LeaseOptions& options) {
+  const std::string intent = JoinPath(JoinPath(step_dir, kLockedDirName), kDeletionIntentFileName);
+  const std::string marker = JoinPath(step_dir, kCommitMarkerFileName);
+  const absl::Time deadline = absl::Now() + options.deletion_wait;
+  absl::Duration pause = absl::Microseconds(200);
+  while (true) {
+    // A step moved aside takes our lease with it; a withdrawn marker means deletion has begun.
+    CAIRN_ASSIGN_OR_RETURN(const bool leased, PathExists(fs, lease_path));
+    if (!leased) return StepGone(step_dir, "it was deleted while the lease was taken");
+    if (was_committed) {
+      CAIRN_ASSIGN_OR_RETURN(const bool committed, PathExists(fs, marker));
+      if (!committed) return StepGone(step_dir, "it is being deleted");
+    }
+    const absl::Time now = absl::Now();
+    CAIRN_ASSIGN_OR_RETURN(const HolderState state,
+                           internal::ReadHolderState(fs, intent, now, options.deletion_wait));
+    if (state != HolderState::kLive) return absl::OkStatus();
+    if (now >= deadline) {
+      return StepGone(step_dir, absl::StrCat("a retention pass has been deleting it for over ",
+                                             absl::FormatDuration(options.deletion_wait)));
+    }
+    // Retention decides within milliseconds; a short bounded backoff keeps this cheap.
+    absl::SleepFor(std::min(pause, deadline - now));
+    pause = std::min(pause * 2, absl::Milliseconds(20));
   }
-  const auto host = lease.find("host");
-  const auto pid = lease.find("pid");
-  if (host == lease.end() || !host->is_string() || pid == lease.end() ||
-      !pid->is_number_integer()) {
-    return true;
-  }
-  if (host->get<std::string>() != HostName()) return true;  // cannot check another machine
-  const int64_t holder = pid->get<int64_t>();
-  if (!ProcessAlive(holder)) return false;
-  const auto start = lease.find("start_ticks");
-  if (start != lease.end() && start->is_number_integer() && start->get<int64_t>() != 0) {
-    const int64_t now_ticks = ProcessStartTicks(holder);
-    if (now_ticks != 0 && now_ticks != start->get<int64_t>()) return false;  // pid reused
-  }
-  return true;
 }
 
 }  // namespace
@@ -87,7 +80,7 @@ absl::Status StepLease::Release() {
   Filesystem* fs = fs_;
   fs_ = nullptr;
   absl::Status status = fs->DeleteFile(lease_path_);
-  // The step may have been deleted with --force style tools; nothing is left to release then.
+  // The step may have been deleted by hand; nothing is left to release then.
   if (absl::IsNotFound(status)) status = absl::OkStatus();
   // Removing LOCKED fails while other leases remain, which is what should happen.
   fs->DeleteDir(JoinPath(step_dir_, kLockedDirName)).IgnoreError();
@@ -96,30 +89,38 @@ absl::Status StepLease::Release() {
 
 absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
-  CAIRN_ASSIGN_OR_RETURN(const FileInfo info, fs.Stat(step_dir));
-  if (!info.is_directory()) {
+  absl::StatusOr<FileInfo> info = fs.Stat(step_dir);
+  if (absl::IsNotFound(info.status())) return StepGone(step_dir, "it does not exist");
+  CAIRN_RETURN_IF_ERROR(info.status());
+  if (!info->is_directory()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot lease ", step_dir, ": not a directory"));
   }
+  CAIRN_ASSIGN_OR_RETURN(const bool committed,
+                         PathExists(fs, JoinPath(step_dir, kCommitMarkerFileName)));
   const std::string locked = JoinPath(step_dir, kLockedDirName);
   absl::Status made = fs.CreateDir(locked);
+  if (absl::IsNotFound(made)) return StepGone(step_dir, "it was deleted");
   if (!made.ok() && !absl::IsAlreadyExists(made)) return made;
   static std::atomic<uint64_t> counter{0};
   const absl::Time now = absl::Now();
-  const int64_t pid = ::getpid();
   const std::string path =
-      JoinPath(locked, absl::StrCat(HostName(), ".", pid, ".", counter.fetch_add(1), ".",
+      JoinPath(locked, absl::StrCat(HostName(), ".", ::getpid(), ".", counter.fetch_add(1), ".",
                                     absl::Hex(absl::ToUnixNanos(now)), ".lease"));
-  nlohmann::json lease = {{"host", HostName()},
-                          {"pid", pid},
-                          {"start_ticks", ProcessStartTicks(pid)},
-                          {"acquired_nsecs", absl::ToUnixNanos(now)},
-                          {"expires_nsecs", absl::ToUnixNanos(now + options.ttl)}};
-  CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, path, lease.dump(), /*sync=*/false));
+  absl::Status written =
+      WriteStringToFile(fs, path, internal::MakeHolderRecord(now, options.ttl), /*sync=*/false);
+  if (!written.ok()) {
+    fs.DeleteFile(path).IgnoreError();
+    fs.DeleteDir(locked).IgnoreError();
+    if (absl::IsNotFound(written)) return StepGone(step_dir, "it was deleted");
+    return written;
+  }
   StepLease held;
   held.fs_ = &fs;
   held.step_dir_ = step_dir;
   held.lease_path_ = path;
+  // On failure `held` releases the lease as it goes out of scope.
+  CAIRN_RETURN_IF_ERROR(AwaitNoDeletion(fs, step_dir, path, committed, options));
   return held;
 }
 
@@ -132,19 +133,11 @@ absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesyste
   CAIRN_RETURN_IF_ERROR(names.status());
   const absl::Time now = absl::Now();
   for (const std::string& name : *names) {
-    const std::string path = JoinPath(locked, name);
-    absl::StatusOr<std::string> text = ReadFileToString(fs, path, kMaxLeaseBytes);
-    if (absl::IsNotFound(text.status())) continue;  // released meanwhile
-    const nlohmann::json lease =
-        text.ok() ? nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false)
-                  : nlohmann::json(nlohmann::json::value_t::discarded);
-    if (lease.is_discarded() || !lease.is_object()) {
-      // Unreadable: keep the step until the file is old enough to be certainly abandoned.
-      absl::StatusOr<FileInfo> info = fs.Stat(path);
-      if (info.ok() && now - info->modification_time > corrupt_lease_ttl) continue;
-      return true;
-    }
-    if (LeaseIsLive(lease, now)) return true;
+    if (name == kDeletionIntentFileName) continue;
+    CAIRN_ASSIGN_OR_RETURN(
+        const internal::HolderState state,
+        internal::ReadHolderState(fs, JoinPath(locked, name), now, corrupt_lease_ttl));
+    if (state == internal::HolderState::kLive) return true;
   }
   return false;
 }

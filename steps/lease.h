@@ -4,6 +4,11 @@
 // readers can hold one step and each releases only its own. A lease records its holder (host,
 // pid, process start time) and an expiry; it is stale, and ignored, once its holder is provably
 // gone (same host, that process no longer running) or its expiry has passed.
+//
+// Leasing and deleting a step follow one protocol (steps/step_deletion.h): a reader writes its
+// lease, then looks for retention's intent to delete; retention writes its intent, then looks for
+// leases. Whatever the interleaving, one of them sees the other, so a reader never holds a lease
+// on a step that is deleted, and retention never deletes a step a reader holds.
 #ifndef CAIRN_STEPS_LEASE_H_
 #define CAIRN_STEPS_LEASE_H_
 
@@ -18,10 +23,15 @@
 namespace cairn {
 
 inline constexpr char kLockedDirName[] = "LOCKED";
+// Retention's intent to delete the step, written into LOCKED while it decides. Not a lease.
+inline constexpr char kDeletionIntentFileName[] = "_DELETING";
 
 struct LeaseOptions {
   // After this the lease is stale even if its holder lives; renew by taking a new lease.
   absl::Duration ttl = absl::Hours(24);
+  // How long to wait for a retention pass that is deciding whether to delete the step (it
+  // normally takes milliseconds) before giving up on the step.
+  absl::Duration deletion_wait = absl::Seconds(5);
   Filesystem* filesystem = nullptr;
 };
 
@@ -48,12 +58,14 @@ class StepLease {
   std::string lease_path_;
 };
 
-// Leases the step at `step_dir`. NotFound if the step is gone (a reader should skip it).
+// Leases the step at `step_dir`. NotFound if the step is gone or being deleted (a reader should
+// skip it); FailedPrecondition if `step_dir` is not a directory.
 absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir,
                                        const LeaseOptions& options = LeaseOptions());
 
 // Whether any live lease holds the step. A lease file that cannot be parsed counts as live
 // until its modification time is older than `corrupt_lease_ttl`: retention errs on keeping.
+// A missing step is not locked.
 absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesystem = nullptr,
                               absl::Duration corrupt_lease_ttl = absl::Hours(24));
 

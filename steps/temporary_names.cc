@@ -17,8 +17,22 @@
 namespace cairn {
 namespace {
 
+// Every tag has the same length, so the fields after it start at the same offset.
 constexpr absl::string_view kInProgressTag = ".cairn-tmp.";
 constexpr absl::string_view kReplacedTag = ".cairn-old.";
+constexpr absl::string_view kDeletingTag = ".cairn-del.";
+
+absl::string_view TagOf(TemporaryKind kind) {
+  switch (kind) {
+    case TemporaryKind::kInProgress:
+      return kInProgressTag;
+    case TemporaryKind::kReplaced:
+      return kReplacedTag;
+    case TemporaryKind::kDeleting:
+      return kDeletingTag;
+  }
+  return kInProgressTag;
+}
 
 }  // namespace
 
@@ -43,17 +57,19 @@ std::string MakeTemporaryName(absl::string_view final_name, TemporaryKind kind) 
   // The nonce keeps two saves of one process apart; the time keeps restarts apart.
   const uint64_t nonce =
       static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ (counter.fetch_add(1) << 48);
-  return absl::StrCat(final_name,
-                      kind == TemporaryKind::kInProgress ? kInProgressTag : kReplacedTag,
-                      ::getpid(), ".", absl::Hex(nonce), ".", HostName());
+  return absl::StrCat(final_name, TagOf(kind), ::getpid(), ".", absl::Hex(nonce), ".", HostName());
 }
 
 std::optional<TemporaryName> ParseTemporaryName(absl::string_view name) {
   TemporaryKind kind = TemporaryKind::kInProgress;
-  size_t at = name.find(kInProgressTag);
-  if (at == absl::string_view::npos) {
-    at = name.find(kReplacedTag);
-    kind = TemporaryKind::kReplaced;
+  size_t at = absl::string_view::npos;
+  for (TemporaryKind candidate :
+       {TemporaryKind::kInProgress, TemporaryKind::kReplaced, TemporaryKind::kDeleting}) {
+    at = name.find(TagOf(candidate));
+    if (at != absl::string_view::npos) {
+      kind = candidate;
+      break;
+    }
   }
   if (at == absl::string_view::npos || at == 0) return std::nullopt;
   const absl::string_view rest = name.substr(at + kInProgressTag.size());

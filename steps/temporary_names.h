@@ -1,9 +1,10 @@
 // Names of the directories a save works in before they become checkpoints, and the test that
 // tells a crashed writer's leftovers from a live writer's work.
 //
-// A temporary name is "<final>.cairn-tmp.<pid>.<nonce>.<host>" (an overwritten checkpoint is
-// moved aside as "<final>.cairn-old.<pid>.<nonce>.<host>"). No NameFormat parses these, so
-// listings never mistake them for steps.
+// A temporary name is "<final>.cairn-tmp.<pid>.<nonce>.<host>"; an overwritten checkpoint is
+// moved aside as "<final>.cairn-old.<pid>.<nonce>.<host>" and a step that retention deletes as
+// "<final>.cairn-del.<pid>.<nonce>.<host>". No NameFormat parses these, so listings never
+// mistake them for steps.
 #ifndef CAIRN_STEPS_TEMPORARY_NAMES_H_
 #define CAIRN_STEPS_TEMPORARY_NAMES_H_
 
@@ -18,7 +19,11 @@
 
 namespace cairn {
 
-enum class TemporaryKind { kInProgress, kReplaced };
+enum class TemporaryKind {
+  kInProgress,  // a save writing a new checkpoint
+  kReplaced,    // a checkpoint being overwritten, kept until its replacement is durable
+  kDeleting,    // a step retention moved aside to delete it
+};
 
 std::string MakeTemporaryName(absl::string_view final_name, TemporaryKind kind);
 

@@ -39,6 +39,12 @@ std::string ParentPath(absl::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
+std::string BaseName(absl::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.find_last_of('/');
+  return std::string(slash == absl::string_view::npos ? path : path.substr(slash + 1));
+}
+
 namespace {
 
 // Whether what Stat described at `path` can hold entries. Stat does not follow symlinks, but a

@@ -18,6 +18,8 @@ namespace cairn {
 std::string JoinPath(absl::string_view a, absl::string_view b);
 // The directory part of `path` ("/a/b" -> "/a", "/a" -> "/", "a" -> ".").
 std::string ParentPath(absl::string_view path);
+// The last component of `path` ("/a/b" -> "b", "b" -> "b"; trailing slashes are ignored).
+std::string BaseName(absl::string_view path);
 
 // mkdir -p: OK if `path` is already a directory; FailedPrecondition if a component is not one.
 // Symlinks to directories among the existing components are accepted, as mkdir -p does.

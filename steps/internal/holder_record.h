@@ -1,0 +1,28 @@
+// Records naming the process that holds something in a step: a reader's lease, or retention's
+// intent to delete the step. A record says who (host, pid, the process's start time) and until
+// when; it is stale once its holder is provably gone or its expiry has passed.
+#ifndef CAIRN_STEPS_INTERNAL_HOLDER_RECORD_H_
+#define CAIRN_STEPS_INTERNAL_HOLDER_RECORD_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "cairn/utils/filesystem.h"
+
+namespace cairn::internal {
+
+// The JSON text of a record for this process, acquired at `now` and expiring after `ttl`.
+std::string MakeHolderRecord(absl::Time now, absl::Duration ttl);
+
+enum class HolderState { kAbsent, kLive, kStale };
+
+// The state of the record file at `path`. A file that cannot be parsed (being written, or
+// damaged) is live until its modification time is older than `unparseable_ttl`: whoever asks
+// errs on the side of the holder.
+absl::StatusOr<HolderState> ReadHolderState(Filesystem& fs, const std::string& path, absl::Time now,
+                                            absl::Duration unparseable_ttl);
+
+}  // namespace cairn::internal
+
+#endif  // CAIRN_STEPS_INTERNAL_HOLDER_RECORD_H_
