@@ -86,7 +86,7 @@ class BestNPolicy final : public PreservationPolicy {
     return kept;
   }
 
-  const MetricFn& metric() const { return metric_; }
+  Ranking ranking() const { return Ranking{metric_, mode_}; }
 
  private:
   const MetricFn metric_;
@@ -147,9 +147,10 @@ std::shared_ptr<const PreservationPolicy> PreservationPolicy::Predicate(
   return std::make_shared<PredicatePolicy>(std::move(keep));
 }
 
-const MetricFn* RankingMetric(const PreservationPolicy& policy) {
+std::optional<Ranking> RankingOf(const PreservationPolicy& policy) {
   const auto* best = dynamic_cast<const BestNPolicy*>(&policy);
-  return best ? &best->metric() : nullptr;
+  if (best == nullptr) return std::nullopt;
+  return best->ranking();
 }
 
 }  // namespace cairn

@@ -50,8 +50,14 @@ class PreservationPolicy {
       std::function<bool(const StepInfo&, absl::Time now)> keep);
 };
 
-// Whether `policy` ranks by metrics; the Checkpointer checks a save's metrics against these.
-const MetricFn* RankingMetric(const PreservationPolicy& policy);
+// How a best-N policy ranks steps.
+struct Ranking {
+  MetricFn metric;
+  MetricMode mode = MetricMode::kMin;
+};
+// The ranking of `policy` when it is a best-N policy, else nullopt. The Checkpointer checks a
+// save's metrics against it and answers BestStep with it.
+std::optional<Ranking> RankingOf(const PreservationPolicy& policy);
 
 }  // namespace cairn
 

@@ -96,8 +96,12 @@ TEST(MetricKey, NonNumbersAreErrorsAndAbsenceIsNotAMetric) {
   absl::StatusOr<std::optional<double>> bad = loss({{"loss", "low"}});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("not a number"));
-  EXPECT_NE(RankingMetric(*PreservationPolicy::BestN(loss, MetricMode::kMin, 1)), nullptr);
-  EXPECT_EQ(RankingMetric(*PreservationPolicy::LatestN(1)), nullptr);
+  const std::optional<Ranking> ranking =
+      RankingOf(*PreservationPolicy::BestN(loss, MetricMode::kMax, 1));
+  ASSERT_TRUE(ranking.has_value());
+  EXPECT_EQ(ranking->mode, MetricMode::kMax);
+  EXPECT_EQ(**ranking->metric({{"loss", 2.0}}), 2.0);
+  EXPECT_FALSE(RankingOf(*PreservationPolicy::LatestN(1)).has_value());
 }
 
 }  // namespace

@@ -1,0 +1,170 @@
+// Checkpointer: the object a training loop holds. It decides when to save, saves without
+// stalling the loop (one host copy at most), commits each step atomically, retires old steps by
+// policy without deleting what a reader holds, and answers which steps exist.
+//
+//   auto ckpt = cairn::Checkpointer::Create("/ckpt/run1", options).value();
+//   if (auto latest = ckpt->LatestStep()) state = ckpt->Load(*latest, abstract).value();
+//   for (int64_t step = start; step < end; ++step) {
+//     Train(state);
+//     cairn::SaveArgs args;
+//     args.metrics = {{"loss", loss}};
+//     CAIRN_RETURN_IF_ERROR(ckpt->SaveAsync(step, state, args).status());
+//   }
+//   CAIRN_RETURN_IF_ERROR(ckpt->Close());
+#ifndef CAIRN_MANAGER_CHECKPOINTER_H_
+#define CAIRN_MANAGER_CHECKPOINTER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cairn/manager/checkpointer_options.h"
+#include "cairn/manager/save_future.h"
+#include "cairn/manager/step_info.h"
+#include "cairn/steps/checkpoint.h"
+#include "cairn/utils/thread_pool.h"
+
+namespace cairn {
+
+namespace internal {
+class StagingPool;
+}  // namespace internal
+
+class Checkpointer {
+ public:
+  // Opens the run under `root`: creates it when asked, lists the committed steps already there
+  // (a restarted trainer resumes from them) and, unless read-only, starts removing the
+  // temporaries of crashed saves in the background. FailedPrecondition if `root` is not a
+  // directory; NotFound if it is missing and may not be created.
+  static absl::StatusOr<std::unique_ptr<Checkpointer>> Create(
+      const std::string& root, CheckpointerOptions options = CheckpointerOptions());
+
+  // Close()s. An error that no call reported is written to stderr rather than lost.
+  ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  const std::string& root() const { return root_; }
+  // The directory of `step` under the root.
+  std::string StepDir(int64_t step) const;
+
+  // Whether Save would save `step` now: never at or below the latest step (saved or being
+  // saved), always after a preemption, otherwise when any save policy says so.
+  bool ShouldSave(int64_t step) const;
+
+  // Saves `step` and waits for it to commit. Returns false when the save policies skip the
+  // step. Errors: a step that exists without `overwrite` (AlreadyExists), a step below the
+  // latest without `force`, metrics a best-N policy cannot rank, a read-only or closed
+  // Checkpointer, an error of an earlier background save not yet reported, or the save's own.
+  absl::StatusOr<bool> Save(int64_t step, const Tree& state, const SaveArgs& args = SaveArgs());
+  absl::StatusOr<bool> Save(int64_t step, const Checkpointables& items,
+                            const SaveArgs& args = SaveArgs());
+
+  // Starts saving `step` in the background and returns once the state is copied (see
+  // CheckpointerOptions::async_copy): the caller may then change its state. First waits for
+  // room among the saves in flight. The future is ready when the step has committed; a step
+  // the policies skip gives a future that did not start. After a preemption the save is waited
+  // for before returning. Errors as Save, except those of the background save itself, which
+  // the future (or else the next waiting call) reports.
+  absl::StatusOr<SaveFuture> SaveAsync(int64_t step, const Tree& state,
+                                       const SaveArgs& args = SaveArgs());
+  absl::StatusOr<SaveFuture> SaveAsync(int64_t step, const Checkpointables& items,
+                                       const SaveArgs& args = SaveArgs());
+
+  // Waits for every save and retention pass in flight. Returns the errors of background saves
+  // not yet reported, and of retention since the last call.
+  absl::Status WaitUntilFinished();
+  // Waits for everything (background deletion included); later saves fail. Idempotent.
+  absl::Status Close();
+  bool IsSavingInProgress() const;
+
+  // Committed steps only: a save in flight or one that failed is never listed.
+  std::optional<int64_t> LatestStep() const;
+  std::vector<int64_t> AllSteps() const;
+  // The best step by the metric of the best-N preservation policy (nullopt when no step has
+  // the metric). FailedPrecondition when no best-N policy is configured.
+  absl::StatusOr<std::optional<int64_t>> BestStep() const;
+  // The metrics saved with `step`.
+  absl::StatusOr<nlohmann::json> Metrics(int64_t step) const;
+
+  // Loads the pytree of `step` (resolved as cairn::Load does).
+  absl::StatusOr<Tree> Load(int64_t step, const Tree& abstract = Tree::AsSaved(),
+                            const CheckpointableName& name = CheckpointableName::Auto()) const;
+  // Loads the named checkpointables of `step` (all when `requests` is empty).
+  absl::StatusOr<Checkpointables> LoadCheckpointables(
+      int64_t step, const std::map<std::string, LoadRequest>& requests = {}) const;
+  absl::StatusOr<CheckpointMetadata> Metadata(int64_t step) const;
+  absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadata(
+      int64_t step) const;
+
+  // Lists the root again, picking up steps written or deleted by other processes.
+  absl::Status Reload();
+  // Deletes `step` now (moved to todelete_subdir when set). FailedPrecondition if a reader
+  // leases it or it is being saved; NotFound if it is not a committed step.
+  absl::Status Delete(int64_t step);
+
+  // Records a preemption, as SIGTERM does with handle_sigterm: the next step offered is saved.
+  void NotifyPreemption() { preempted_.store(true); }
+  // Whether a preemption was notified or signalled: the loop should save and stop.
+  bool Preempted() const;
+
+ private:
+  struct SaveJob;
+
+  Checkpointer(std::string root, CheckpointerOptions options, Filesystem* fs);
+
+  CheckpointOptions StepOptions() const;
+  absl::StatusOr<SaveFuture> StartSave(int64_t step, const Checkpointables& items,
+                                       const SaveArgs& args);
+  absl::Status ValidateSave(int64_t step, const Checkpointables& items, const SaveArgs& args) const;
+  // Whether to save `step`, or why it must not be saved at all.
+  absl::StatusOr<bool> DecideLocked(int64_t step, const SaveArgs& args) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool ShouldSaveLocked(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::optional<int64_t> LatestIncludingInFlightLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TakeUnreportedSaveErrorsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunSave(SaveJob& job);
+  void ScheduleRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RunRetention();
+  // The info of every committed step, reading what is not cached yet.
+  absl::StatusOr<std::vector<StepInfo>> StepInfos() const;
+  absl::Status RequireCommitted(int64_t step) const;
+
+  const std::string root_;
+  const CheckpointerOptions options_;
+  Filesystem& fs_;
+  std::vector<std::shared_ptr<const PreservationPolicy>> preservation_;
+  std::vector<std::shared_ptr<const SavePolicy>> save_policies_;
+  const std::unique_ptr<internal::StagingPool> staging_;
+  std::atomic<bool> preempted_{false};
+
+  mutable absl::Mutex mu_;
+  // Committed steps, with what policies need of them once read (loaded lazily: a root of
+  // 10,000 steps opens with one directory listing).
+  mutable std::map<int64_t, std::optional<StepInfo>> steps_ ABSL_GUARDED_BY(mu_);
+  std::set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<internal::SaveState>> saves_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> last_save_start_ ABSL_GUARDED_BY(mu_);
+  absl::Status retention_error_ ABSL_GUARDED_BY(mu_);
+  int background_tasks_ ABSL_GUARDED_BY(mu_) = 0;
+  bool retention_queued_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // One thread writes saves in order; another deletes, so a slow deletion never delays a save.
+  // Declared last: they are joined before the state they use is destroyed.
+  std::unique_ptr<ThreadPool> saver_;
+  std::unique_ptr<ThreadPool> deleter_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_MANAGER_CHECKPOINTER_H_
