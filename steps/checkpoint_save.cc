@@ -46,7 +46,7 @@ class CheckpointWriter {
       return absl::AlreadyExistsError(
           absl::StrCat("a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
     }
-    CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_));
+    CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_, options_.store_save.sync));
 
     const bool rename = options_.commit_mode == CommitMode::kRename;
     work_ = rename

@@ -107,7 +107,7 @@ class StepDeleter {
   }
 
   absl::Status MoveTo() {
-    CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, options_.move_to));
+    CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, options_.move_to, /*sync=*/true));
     const std::string target = JoinPath(options_.move_to, BaseName(step_dir_));
     CAIRN_ASSIGN_OR_RETURN(const bool occupied, PathExists(fs_, target));
     if (occupied) CAIRN_RETURN_IF_ERROR(DeleteRecursively(fs_, target));

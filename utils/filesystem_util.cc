@@ -59,7 +59,8 @@ absl::Status NotADirectory(const std::string& path, const std::string& component
       absl::StrCat("create directories ", path, ": ", component, " exists and is not a directory"));
 }
 
-absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::string& target) {
+absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::string& target,
+                           bool sync) {
   absl::StatusOr<FileInfo> info = fs.Stat(path);
   if (info.ok()) {
     return IsUsableDirectory(fs, path, *info) ? absl::OkStatus() : NotADirectory(target, path);
@@ -67,9 +68,10 @@ absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::s
   if (!absl::IsNotFound(info.status())) return info.status();
   const std::string parent = ParentPath(path);
   if (parent != path && parent != "." && parent != "/") {
-    CAIRN_RETURN_IF_ERROR(CreateDirsFor(fs, parent, target));
+    CAIRN_RETURN_IF_ERROR(CreateDirsFor(fs, parent, target, sync));
   }
   absl::Status status = fs.CreateDir(path);
+  if (status.ok() && sync) return fs.SyncDir(parent);
   if (absl::IsAlreadyExists(status)) {
     // Another creator got there first; fine if what it made is a directory.
     CAIRN_ASSIGN_OR_RETURN(const FileInfo now, fs.Stat(path));
@@ -96,8 +98,8 @@ absl::Status DeleteTree(Filesystem& fs, const std::string& path, FileInfo::Type 
 
 }  // namespace
 
-absl::Status CreateDirs(Filesystem& fs, const std::string& path) {
-  return CreateDirsFor(fs, path, path);
+absl::Status CreateDirs(Filesystem& fs, const std::string& path, bool sync) {
+  return CreateDirsFor(fs, path, path, sync);
 }
 
 absl::Status DeleteRecursively(Filesystem& fs, const std::string& path) {

@@ -22,8 +22,10 @@ std::string ParentPath(absl::string_view path);
 std::string BaseName(absl::string_view path);
 
 // mkdir -p: OK if `path` is already a directory; FailedPrecondition if a component is not one.
-// Symlinks to directories among the existing components are accepted, as mkdir -p does.
-absl::Status CreateDirs(Filesystem& fs, const std::string& path);
+// Symlinks to directories among the existing components are accepted, as mkdir -p does. With
+// `sync`, each directory it creates is made durable in its parent (SyncDir), so that what is
+// later saved below it cannot vanish with it in a power loss.
+absl::Status CreateDirs(Filesystem& fs, const std::string& path, bool sync = false);
 // Removes `path` and everything below it; NotFound if `path` does not exist. Symlinks are
 // removed, never followed.
 absl::Status DeleteRecursively(Filesystem& fs, const std::string& path);
