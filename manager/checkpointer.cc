@@ -66,7 +66,7 @@ absl::Status OpenRoot(Filesystem& fs, const std::string& root, const Checkpointe
       return absl::NotFoundError(absl::StrCat("checkpoint root ", root, " does not exist",
                                               options.read_only ? "" : " (create_root is off)"));
     }
-    return Annotate(CreateDirs(fs, root), absl::StrCat("creating checkpoint root ", root));
+    return Annotate(CreateDirs(fs, root, /*sync=*/true), absl::StrCat("creating checkpoint root ", root));
   }
   CAIRN_RETURN_IF_ERROR(info.status());
   if (!info->is_directory()) {
@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::st
   Checkpointer& c = *checkpointer;
   absl::MutexLock lock(&c.mu_);
   for (int64_t step : steps) c.steps_.emplace_hint(c.steps_.end(), step, std::nullopt);
+  if (!steps.empty()) c.highest_step_ = steps.back();
   if (!c.options_.read_only && c.options_.cleanup_temporaries) {
     // In the background: the first save need not wait for a crashed run's leftovers to go.
     ++c.background_tasks_;
@@ -156,8 +157,8 @@ bool Checkpointer::Preempted() const {
 }
 
 std::optional<int64_t> Checkpointer::LatestIncludingInFlightLocked() const {
-  std::optional<int64_t> latest;
-  if (!steps_.empty()) latest = steps_.rbegin()->first;
+  std::optional<int64_t> latest = highest_step_;
+  if (!steps_.empty()) latest = std::max(latest.value_or(0), steps_.rbegin()->first);
   if (!in_flight_.empty()) latest = std::max(latest.value_or(0), *in_flight_.rbegin());
   return latest;
 }
@@ -394,6 +395,7 @@ void Checkpointer::RunSave(SaveJob& job) {
     absl::MutexLock lock(&mu_);
     if (status.ok()) {
       steps_[job.step] = StepInfo{job.step, stats.commit_time, job.args.metrics};
+      highest_step_ = std::max(highest_step_.value_or(job.step), job.step);
     }
     in_flight_.erase(job.step);
     // Under the lock, so that a caller woken by the room this makes finds the outcome.
@@ -617,6 +619,9 @@ absl::Status Checkpointer::Reload() {
   }
   for (int64_t step : still_there) steps.emplace(step, steps_[step]);
   steps_ = std::move(steps);
+  if (!steps_.empty()) {
+    highest_step_ = std::max(highest_step_.value_or(0), steps_.rbegin()->first);
+  }
   return absl::OkStatus();
 }
 

@@ -57,8 +57,9 @@ class Checkpointer {
   // The directory of `step` under the root.
   std::string StepDir(int64_t step) const;
 
-  // Whether Save would save `step` now: never at or below the latest step (saved or being
-  // saved), always after a preemption, otherwise when any save policy says so.
+  // Whether Save would save `step` now: never at or below the latest step (saved, being saved,
+  // or saved and since retired), always after a preemption, otherwise when any save policy
+  // says so.
   bool ShouldSave(int64_t step) const;
 
   // Saves `step` and waits for it to commit. Returns false when the save policies skip the
@@ -152,6 +153,9 @@ class Checkpointer {
   // 10,000 steps opens with one directory listing).
   mutable std::map<int64_t, std::optional<StepInfo>> steps_ ABSL_GUARDED_BY(mu_);
   std::set<int64_t> in_flight_ ABSL_GUARDED_BY(mu_);
+  // The highest step committed or listed: saves below it are back-filling, even once retention
+  // (allowed to) has deleted it.
+  std::optional<int64_t> highest_step_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<internal::SaveState>> saves_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> last_save_start_ ABSL_GUARDED_BY(mu_);
   absl::Status retention_error_ ABSL_GUARDED_BY(mu_);
