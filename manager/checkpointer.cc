@@ -382,7 +382,7 @@ void Checkpointer::RunSave(SaveJob& job) {
   options.stats = &stats;
   const absl::Status status = SaveCheckpointables(StepDir(job.step), job.snapshot.items(), options);
   // The staging memory goes back to the pool before the next save is let in to reuse it.
-  job.snapshot = internal::StateSnapshot();
+  job.snapshot.Release();
   SaveReport& report = job.report;
   report.status = status;
   if (status.ok()) {

@@ -171,8 +171,25 @@ void StagingPool::Trim() {
   free_.clear();
 }
 
-StateSnapshot::~StateSnapshot() {
+StateSnapshot& StateSnapshot::operator=(StateSnapshot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    items_ = std::move(other.items_);
+    pool_ = other.pool_;
+    buffers_ = std::move(other.buffers_);
+    bytes_copied_ = other.bytes_copied_;
+    other.items_.clear();
+    other.buffers_.clear();
+    other.pool_ = nullptr;
+  }
+  return *this;
+}
+
+void StateSnapshot::Release() {
+  // The items borrow the buffers: they go first.
+  items_.clear();
   if (pool_ != nullptr && !buffers_.empty()) pool_->Return(std::move(buffers_));
+  buffers_.clear();
 }
 
 absl::StatusOr<StateSnapshot> StateSnapshot::Take(const Checkpointables& items, AsyncCopy mode,

@@ -44,10 +44,12 @@ class StagingPool {
 class StateSnapshot {
  public:
   StateSnapshot() = default;
-  StateSnapshot(StateSnapshot&&) = default;
-  StateSnapshot& operator=(StateSnapshot&&) = default;
-  // Gives the staging memory back to its pool.
-  ~StateSnapshot();
+  StateSnapshot(StateSnapshot&& other) noexcept { *this = std::move(other); }
+  StateSnapshot& operator=(StateSnapshot&& other) noexcept;
+  ~StateSnapshot() { Release(); }
+
+  // Drops the copy and gives its staging memory back to the pool, for the next save.
+  void Release();
 
   const Checkpointables& items() const { return items_; }
   uint64_t bytes_copied() const { return bytes_copied_; }
