@@ -2,9 +2,13 @@
 // reloading and deleting, and a clear error for every bad input.
 #include "cairn/manager/checkpointer.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "cairn/steps/step_listing.h"
+#include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -61,6 +65,33 @@ TEST(Checkpointer, RestartedCheckpointerResumesFromCommittedSteps) {
   EXPECT_TRUE(IsStateAt(*restarted->Load(30), 30));
   EXPECT_FALSE(restarted->ShouldSave(30));
   EXPECT_TRUE(restarted->ShouldSave(31));
+}
+
+TEST(Checkpointer, StartUpRemovesTheTemporariesOfCrashedSaves) {
+  TempDir tmp;
+  ASSERT_TRUE(*Open(tmp.path())->Save(1, StateAt(1)));
+  // A writer that died midway: its temporary carries its (now dead) pid.
+  const pid_t child = fork();
+  if (child == 0) {
+    std::filesystem::create_directory(tmp.Join(MakeTemporaryName("2", TemporaryKind::kInProgress)));
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  // And one of this process, alive: not to be touched.
+  const std::string live = tmp.Join(MakeTemporaryName("3", TemporaryKind::kInProgress));
+  std::filesystem::create_directory(live);
+  ASSERT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), {}), 3);
+
+  auto ckpt = Open(tmp.path());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1));
+  ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+    names.push_back(entry.path().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ElementsAre(tmp.Join("1"), live));
 }
 
 TEST(Checkpointer, CreatesTheRootOnlyWhenAllowed) {
