@@ -98,17 +98,19 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
   }
   CAIRN_ASSIGN_OR_RETURN(const bool committed,
                          PathExists(fs, JoinPath(step_dir, kCommitMarkerFileName)));
+  // Retention in commit-file mode withdraws the marker before it deletes: a step without one
+  // may be half deleted already, with its intent gone with it.
+  if (!committed && options.commit_mode == CommitMode::kCommitFile) {
+    return StepGone(step_dir, absl::StrCat("it is not committed (no ", kCommitMarkerFileName, ")"));
+  }
   const std::string locked = JoinPath(step_dir, kLockedDirName);
-  absl::Status made = fs.CreateDir(locked);
-  if (absl::IsNotFound(made)) return StepGone(step_dir, "it was deleted");
-  if (!made.ok() && !absl::IsAlreadyExists(made)) return made;
   static std::atomic<uint64_t> counter{0};
   const absl::Time now = absl::Now();
-  const std::string path =
-      JoinPath(locked, absl::StrCat(HostName(), ".", ::getpid(), ".", counter.fetch_add(1), ".",
-                                    absl::Hex(absl::ToUnixNanos(now)), ".lease"));
+  const std::string name = absl::StrCat(HostName(), ".", ::getpid(), ".", counter.fetch_add(1), ".",
+                                        absl::Hex(absl::ToUnixNanos(now)), ".lease");
+  const std::string path = JoinPath(locked, name);
   absl::Status written =
-      WriteStringToFile(fs, path, internal::MakeHolderRecord(now, options.ttl), /*sync=*/false);
+      internal::WriteHolderRecord(fs, step_dir, name, internal::MakeHolderRecord(now, options.ttl));
   if (!written.ok()) {
     fs.DeleteFile(path).IgnoreError();
     fs.DeleteDir(locked).IgnoreError();

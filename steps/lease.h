@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cairn/steps/checkpoint.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/filesystem.h"
 
@@ -32,6 +33,9 @@ struct LeaseOptions {
   // How long to wait for a retention pass that is deciding whether to delete the step (it
   // normally takes milliseconds) before giving up on the step.
   absl::Duration deletion_wait = absl::Seconds(5);
+  // How the root's steps are committed. In commit-file mode only a step with its marker can be
+  // leased: one without is being written, or being deleted.
+  CommitMode commit_mode = CommitMode::kRename;
   Filesystem* filesystem = nullptr;
 };
 
@@ -58,8 +62,9 @@ class StepLease {
   std::string lease_path_;
 };
 
-// Leases the step at `step_dir`. NotFound if the step is gone or being deleted (a reader should
-// skip it); FailedPrecondition if `step_dir` is not a directory.
+// Leases the step at `step_dir`. NotFound if the step is gone, being deleted or (commit-file
+// mode) not committed: a reader should skip it. FailedPrecondition if `step_dir` is not a
+// directory.
 absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir,
                                        const LeaseOptions& options = LeaseOptions());
 

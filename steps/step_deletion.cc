@@ -41,13 +41,12 @@ class StepDeleter {
 
     // Declare the intent, then look again: a lease written before the intent is seen now, and a
     // reader arriving later sees the intent and waits for the outcome.
-    absl::Status made = fs_.CreateDir(locked_);
-    if (absl::IsNotFound(made)) return StepDeletion::kAbsent;
-    if (!made.ok() && !absl::IsAlreadyExists(made)) return made;
-    absl::Status declared = WriteStringToFile(
-        fs_, intent_, internal::MakeHolderRecord(absl::Now(), kIntentTtl), /*sync=*/false);
+    absl::Status declared =
+        internal::WriteHolderRecord(fs_, step_dir_, kDeletionIntentFileName,
+                                    internal::MakeHolderRecord(absl::Now(), kIntentTtl));
     if (!declared.ok()) {
       Withdraw();
+      if (absl::IsNotFound(declared)) return StepDeletion::kAbsent;
       return declared;
     }
     absl::StatusOr<bool> leased = IsLocked(step_dir_, &fs_, options_.corrupt_lease_ttl);

@@ -6,10 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <thread>
 
+#include "absl/synchronization/barrier.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/internal/holder_record.h"
@@ -17,6 +17,7 @@
 #include "cairn/utils/filesystem_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/checkpointers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/training_state.h"
 
@@ -24,19 +25,11 @@ namespace cairn {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::EntryNames;
 using ::testing::HasSubstr;
 using testing::IsStateAt;
 using testing::StateAt;
 using testing::TempDir;
-
-std::vector<std::string> Names(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 class StepDeletionTest : public ::testing::TestWithParam<CommitMode> {
  protected:
@@ -75,8 +68,8 @@ TEST_P(StepDeletionTest, MovesTheStepWhenAskedTo) {
   StepDeletionOptions options = Options();
   options.move_to = tmp_.Join("todelete");
   EXPECT_EQ(*DeleteStepUnlessLeased(step_, options), StepDeletion::kMoved);
-  EXPECT_THAT(Names(tmp_.path()), ElementsAre("todelete"));
-  EXPECT_THAT(Names(tmp_.Join("todelete")), ElementsAre("7"));
+  EXPECT_THAT(EntryNames(tmp_.path()), ElementsAre("todelete"));
+  EXPECT_THAT(EntryNames(tmp_.Join("todelete")), ElementsAre("7"));
   EXPECT_FALSE(std::filesystem::exists(tmp_.Join("todelete/7/LOCKED")));
 }
 
@@ -100,7 +93,7 @@ TEST_P(StepDeletionTest, ALeaseWaitsForADeletionBeingDecided) {
   EXPECT_EQ(lease.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(lease.status().message(), HasSubstr("retention pass"));
   // The reader took its lease back: only the intent is left.
-  EXPECT_THAT(Names(step_ + "/LOCKED"), ElementsAre("_DELETING"));
+  EXPECT_THAT(EntryNames(step_ + "/LOCKED"), ElementsAre("_DELETING"));
 }
 
 TEST_P(StepDeletionTest, TheIntentOfADeadProcessIsIgnored) {
@@ -128,15 +121,17 @@ TEST_P(StepDeletionTest, ReadersAndRetentionNeverOverlap) {
     const std::string step = tmp_.Join(absl::StrCat(100 + round));
     CheckpointOptions save;
     save.commit_mode = GetParam();
+    save.store_save.sync = false;  // the race is the point here, not durability
     ASSERT_TRUE(Save(step, StateAt(round % 3), save).ok());
-    std::atomic<int> ready{0};
+    absl::Barrier start(2);
     absl::StatusOr<StepDeletion> outcome = absl::UnknownError("not run");
     bool read_ok = true, leased = false;
+    std::string read_error;
     std::thread reader([&] {
-      ready.fetch_add(1);
-      while (ready.load() < 2) {
-      }
-      absl::StatusOr<StepLease> lease = AcquireLease(step);
+      start.Block();
+      LeaseOptions options;
+      options.commit_mode = GetParam();
+      absl::StatusOr<StepLease> lease = AcquireLease(step, options);
       if (!lease.ok()) {
         EXPECT_EQ(lease.status().code(), absl::StatusCode::kNotFound) << lease.status();
         return;
@@ -146,14 +141,14 @@ TEST_P(StepDeletionTest, ReadersAndRetentionNeverOverlap) {
       load.commit_mode = GetParam();
       absl::StatusOr<Tree> tree = Load(step, Tree::AsSaved(), CheckpointableName::Auto(), load);
       read_ok = tree.ok() && IsStateAt(*tree, round % 3);
+      if (!tree.ok()) read_error = tree.status().ToString();
     });
-    ready.fetch_add(1);
-    while (ready.load() < 2) {
-    }
+    start.Block();
     outcome = DeleteStepUnlessLeased(step, Options());
     reader.join();
     ASSERT_TRUE(outcome.ok()) << outcome.status();
-    EXPECT_TRUE(read_ok) << "round " << round << ": a leased step could not be read";
+    EXPECT_TRUE(read_ok) << "round " << round
+                         << ": a leased step could not be read: " << read_error;
     if (*outcome == StepDeletion::kDeleted) {
       EXPECT_FALSE(std::filesystem::exists(step));
     } else {
@@ -164,7 +159,7 @@ TEST_P(StepDeletionTest, ReadersAndRetentionNeverOverlap) {
     }
   }
   // No temporary directory survives any round.
-  for (const std::string& name : Names(tmp_.path())) {
+  for (const std::string& name : EntryNames(tmp_.path())) {
     EXPECT_EQ(name.find(".cairn-"), std::string::npos) << name;
   }
 }

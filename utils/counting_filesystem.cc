@@ -35,7 +35,7 @@ class CountingFile final : public WritableFile {
 
 absl::StatusOr<std::unique_ptr<WritableFile>> CountingFilesystem::NewWritableFile(
     const std::string& path) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, inner_->NewWritableFile(path));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, inner()->NewWritableFile(path));
   return std::unique_ptr<WritableFile>(new CountingFile(std::move(file), &bytes_written_));
 }
 

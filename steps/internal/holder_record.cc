@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cairn/steps/lease.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
 #include "nlohmann/json.hpp"
@@ -68,6 +69,23 @@ std::string MakeHolderRecord(absl::Time now, absl::Duration ttl) {
                         {"acquired_nsecs", absl::ToUnixNanos(now)},
                         {"expires_nsecs", absl::ToUnixNanos(now + ttl)}}
       .dump();
+}
+
+absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, const std::string& name,
+                               const std::string& record) {
+  const std::string locked = JoinPath(step_dir, kLockedDirName);
+  const std::string path = JoinPath(locked, name);
+  // Each retry means another holder released in the meantime; a handful always suffices.
+  constexpr int kAttempts = 100;
+  absl::Status written;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    absl::Status made = fs.CreateDir(locked);
+    if (!made.ok() && !absl::IsAlreadyExists(made)) return made;  // NotFound: the step is gone
+    written = WriteStringToFile(fs, path, record, /*sync=*/false);
+    if (!absl::IsNotFound(written)) return written;
+    fs.DeleteFile(path).IgnoreError();  // a file created before LOCKED went, if any
+  }
+  return written;
 }
 
 absl::StatusOr<HolderState> ReadHolderState(Filesystem& fs, const std::string& path, absl::Time now,

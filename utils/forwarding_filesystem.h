@@ -1,0 +1,49 @@
+// A Filesystem that passes every operation to another one: the base of wrappers that change
+// only a few operations (counting bytes written, holding writers at a gate in tests).
+#ifndef CAIRN_UTILS_FORWARDING_FILESYSTEM_H_
+#define CAIRN_UTILS_FORWARDING_FILESYSTEM_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cairn/utils/filesystem.h"
+
+namespace cairn {
+
+class ForwardingFilesystem : public Filesystem {
+ public:
+  // `inner` is not owned and must outlive this wrapper and every file it opened.
+  explicit ForwardingFilesystem(Filesystem* inner) : inner_(inner) {}
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    return inner_->NewWritableFile(path);
+  }
+  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
+    return inner_->NewReadableFile(path);
+  }
+  absl::StatusOr<FileInfo> Stat(const std::string& path) override { return inner_->Stat(path); }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    return inner_->ListDir(path);
+  }
+  absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override {
+    return inner_->ListDirEntries(path);
+  }
+  absl::Status CreateDir(const std::string& path) override { return inner_->CreateDir(path); }
+  absl::Status DeleteFile(const std::string& path) override { return inner_->DeleteFile(path); }
+  absl::Status DeleteDir(const std::string& path) override { return inner_->DeleteDir(path); }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    return inner_->Rename(from, to);
+  }
+  absl::Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
+
+ protected:
+  Filesystem* inner() const { return inner_; }
+
+ private:
+  Filesystem* const inner_;
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTILS_FORWARDING_FILESYSTEM_H_
