@@ -66,7 +66,8 @@ absl::Status OpenRoot(Filesystem& fs, const std::string& root, const Checkpointe
       return absl::NotFoundError(absl::StrCat("checkpoint root ", root, " does not exist",
                                               options.read_only ? "" : " (create_root is off)"));
     }
-    return Annotate(CreateDirs(fs, root, /*sync=*/true), absl::StrCat("creating checkpoint root ", root));
+    return Annotate(CreateDirs(fs, root, /*sync=*/true),
+                    absl::StrCat("creating checkpoint root ", root));
   }
   CAIRN_RETURN_IF_ERROR(info.status());
   if (!info->is_directory()) {
@@ -78,6 +79,13 @@ absl::Status OpenRoot(Filesystem& fs, const std::string& root, const Checkpointe
 }
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+// A lone tree is saved as the checkpointable "pytree", as cairn::Save does.
+Checkpointables PyTreeItems(const Tree& state) {
+  Checkpointables items;
+  items.emplace(kDefaultPyTreeName, state);
+  return items;
+}
 
 }  // namespace
 
@@ -272,9 +280,7 @@ absl::Status Checkpointer::TakeUnreportedSaveErrorsLocked() {
 }
 
 absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Tree& state, const SaveArgs& args) {
-  Checkpointables items;
-  items.emplace(kDefaultPyTreeName, state);
-  return Save(step, items, args);
+  return Save(step, PyTreeItems(state), args);
 }
 
 absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Checkpointables& items,
@@ -287,9 +293,7 @@ absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Checkpointables& ite
 
 absl::StatusOr<SaveFuture> Checkpointer::SaveAsync(int64_t step, const Tree& state,
                                                    const SaveArgs& args) {
-  Checkpointables items;
-  items.emplace(kDefaultPyTreeName, state);
-  return SaveAsync(step, items, args);
+  return SaveAsync(step, PyTreeItems(state), args);
 }
 
 absl::StatusOr<SaveFuture> Checkpointer::SaveAsync(int64_t step, const Checkpointables& items,

@@ -15,6 +15,7 @@
 #include "cairn/utils/memory_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/checkpointers.h"
 #include "tests/support/gated_filesystem.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/training_state.h"
@@ -28,15 +29,9 @@ using testing::GatedFilesystem;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::IsStateAt;
+using testing::OpenCheckpointer;
 using testing::StateAt;
 using testing::TempDir;
-
-std::unique_ptr<Checkpointer> Open(const std::string& root, CheckpointerOptions options) {
-  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
-      Checkpointer::Create(root, std::move(options));
-  EXPECT_TRUE(checkpointer.ok()) << checkpointer.status();
-  return checkpointer.ok() ? *std::move(checkpointer) : nullptr;
-}
 
 class AsyncSaveTest : public ::testing::Test {
  protected:
@@ -50,7 +45,7 @@ class AsyncSaveTest : public ::testing::Test {
 };
 
 TEST_F(AsyncSaveTest, TheCallerMayChangeItsStateOnceSaveAsyncReturns) {
-  auto ckpt = Open(tmp_.path(), Options());
+  auto ckpt = OpenCheckpointer(tmp_.path(), Options());
   std::vector<float> weights(4096);
   for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<float>(i);
   Tree state = Tree::Dict();
@@ -75,7 +70,7 @@ TEST_F(AsyncSaveTest, TheCallerMayChangeItsStateOnceSaveAsyncReturns) {
 TEST_F(AsyncSaveTest, NoCopyModeSavesTheCallersBuffersInPlace) {
   CheckpointerOptions options = Options();
   options.async_copy = AsyncCopy::kNoCopy;
-  auto ckpt = Open(tmp_.path(), options);
+  auto ckpt = OpenCheckpointer(tmp_.path(), options);
   absl::StatusOr<SaveFuture> future = ckpt->SaveAsync(1, StateAt(1));
   ASSERT_TRUE(future.ok()) << future.status();
   ASSERT_TRUE(future->Wait().ok());
@@ -84,7 +79,7 @@ TEST_F(AsyncSaveTest, NoCopyModeSavesTheCallersBuffersInPlace) {
 }
 
 TEST_F(AsyncSaveTest, StatefulObjectsAreCapturedWhenSaveAsyncIsCalled) {
-  auto ckpt = Open(tmp_.path(), Options());
+  auto ckpt = OpenCheckpointer(tmp_.path(), Options());
   auto iterator = std::make_shared<DataIterator>(100);
   Checkpointables items;
   items.emplace("state", StateAt(1));
@@ -106,7 +101,7 @@ TEST_F(AsyncSaveTest, StatefulObjectsAreCapturedWhenSaveAsyncIsCalled) {
 }
 
 TEST_F(AsyncSaveTest, OnlyCommittedStepsAreListed) {
-  auto ckpt = Open(tmp_.path(), Options());
+  auto ckpt = OpenCheckpointer(tmp_.path(), Options());
   gate_.Close();
   absl::StatusOr<SaveFuture> future = ckpt->SaveAsync(1, StateAt(1));
   ASSERT_TRUE(future.ok());
@@ -131,7 +126,7 @@ TEST_F(AsyncSaveTest, ANewSaveWaitsForTheOneInFlight) {
     absl::MutexLock lock(&mu);
     finished.push_back(report.step);
   };
-  auto ckpt = Open(tmp_.path(), options);
+  auto ckpt = OpenCheckpointer(tmp_.path(), options);
   gate_.Close();
   absl::StatusOr<SaveFuture> first = ckpt->SaveAsync(1, StateAt(1));
   ASSERT_TRUE(first.ok());
@@ -154,7 +149,7 @@ TEST_F(AsyncSaveTest, ANewSaveWaitsForTheOneInFlight) {
 TEST_F(AsyncSaveTest, SeveralSavesInFlightWhenAllowed) {
   CheckpointerOptions options = Options();
   options.max_saves_in_flight = 2;
-  auto ckpt = Open(tmp_.path(), options);
+  auto ckpt = OpenCheckpointer(tmp_.path(), options);
   gate_.Close();
   absl::StatusOr<SaveFuture> first = ckpt->SaveAsync(1, StateAt(1));
   absl::StatusOr<SaveFuture> second = ckpt->SaveAsync(2, StateAt(2));  // does not wait
@@ -167,7 +162,7 @@ TEST_F(AsyncSaveTest, SeveralSavesInFlightWhenAllowed) {
 }
 
 TEST_F(AsyncSaveTest, FutureWaitForTimesOutWhileTheSaveRuns) {
-  auto ckpt = Open(tmp_.path(), Options());
+  auto ckpt = OpenCheckpointer(tmp_.path(), Options());
   gate_.Close();
   absl::StatusOr<SaveFuture> future = ckpt->SaveAsync(1, StateAt(1));
   ASSERT_TRUE(future.ok());
@@ -179,7 +174,7 @@ TEST_F(AsyncSaveTest, FutureWaitForTimesOutWhileTheSaveRuns) {
 TEST_F(AsyncSaveTest, SkippedStepGivesAFutureThatDidNotStart) {
   CheckpointerOptions options = Options();
   options.save_policies = {SavePolicy::EveryNSteps(10)};
-  auto ckpt = Open(tmp_.path(), options);
+  auto ckpt = OpenCheckpointer(tmp_.path(), options);
   absl::StatusOr<SaveFuture> future = ckpt->SaveAsync(3, StateAt(3));
   ASSERT_TRUE(future.ok());
   EXPECT_FALSE(future->started());
@@ -195,7 +190,7 @@ TEST_F(AsyncSaveTest, ReportGivesTheTimingsAndSizes) {
     absl::MutexLock lock(&mu);
     heard = report;
   };
-  auto ckpt = Open(tmp_.path(), options);
+  auto ckpt = OpenCheckpointer(tmp_.path(), options);
   absl::StatusOr<SaveFuture> future = ckpt->SaveAsync(1, StateAt(1));
   ASSERT_TRUE(future.ok());
   ASSERT_TRUE(future->Wait().ok());
@@ -215,11 +210,11 @@ TEST_F(AsyncSaveTest, ReportGivesTheTimingsAndSizes) {
 
 TEST_F(AsyncSaveTest, DestroyingTheCheckpointerFinishesTheSave) {
   {
-    auto ckpt = Open(tmp_.path(), Options());
+    auto ckpt = OpenCheckpointer(tmp_.path(), Options());
     ASSERT_TRUE(ckpt->SaveAsync(1, StateAt(1)).ok());
   }
   CheckpointerOptions options;
-  EXPECT_THAT(Open(tmp_.path(), options)->AllSteps(), ElementsAre(1));
+  EXPECT_THAT(OpenCheckpointer(tmp_.path(), options)->AllSteps(), ElementsAre(1));
 }
 
 // Errors of background saves, injected through the filesystem.
@@ -228,7 +223,7 @@ class AsyncErrorTest : public ::testing::Test {
   void SetUp() override {
     CheckpointerOptions options;
     options.filesystem = &faults_;
-    ckpt_ = Open("/run", options);
+    ckpt_ = OpenCheckpointer("/run", options);
     ASSERT_TRUE(*ckpt_->Save(1, StateAt(1)));
   }
   // Starts a save of `step` that fails in the background, and waits until it has.
@@ -286,7 +281,7 @@ TEST(Preemption, ForcesTheNextSaveAndWaitsForIt) {
   TempDir tmp;
   CheckpointerOptions options;
   options.save_policies = {SavePolicy::EveryNSteps(1000)};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   EXPECT_FALSE(ckpt->ShouldSave(7));
   EXPECT_FALSE(ckpt->Preempted());
   ckpt->NotifyPreemption();
@@ -319,7 +314,7 @@ TEST(Preemption, SigtermIsRecordedInsteadOfEndingTheProcess) {
   ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 0);
   CheckpointerOptions options;
-  EXPECT_THAT(Open(tmp.path(), options)->AllSteps(), ElementsAre(5));
+  EXPECT_THAT(OpenCheckpointer(tmp.path(), options)->AllSteps(), ElementsAre(5));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "cairn/utils/memory_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/checkpointers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/training_state.h"
 
@@ -26,9 +27,7 @@ std::unique_ptr<Checkpointer> Open(Filesystem* fs, const std::string& root, int 
   CheckpointerOptions options;
   options.filesystem = fs;
   if (max_to_keep > 0) options.max_to_keep = max_to_keep;
-  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer = Checkpointer::Create(root, options);
-  EXPECT_TRUE(checkpointer.ok()) << checkpointer.status();
-  return checkpointer.ok() ? *std::move(checkpointer) : nullptr;
+  return testing::OpenCheckpointer(root, options);
 }
 
 // Every listed step loads as the state of that step.
@@ -54,7 +53,21 @@ int64_t MutationsOfSaveAndRetention(int max_to_keep) {
   return faults.MutationCount() - before;
 }
 
-class KilledSaveTest : public ::testing::TestWithParam<int> {};
+class KilledSaveTest : public ::testing::TestWithParam<int> {
+ protected:
+  // On a root holding steps 1 and 2, a process saves step 3 and dies at its n-th mutation (that
+  // operation and every later one fail). Whether the save was acknowledged.
+  bool SaveAndDieAt(MemoryFilesystem& memory, int64_t n) {
+    EXPECT_TRUE(*Open(&memory, "/run")->Save(1, StateAt(1)));
+    EXPECT_TRUE(*Open(&memory, "/run")->Save(2, StateAt(2)));
+    FaultInjectionFilesystem faults(&memory);
+    auto dying = Open(&faults, "/run", GetParam());
+    faults.FailAllMutationsFrom(static_cast<int>(n), IoError());
+    absl::StatusOr<bool> result = dying->Save(3, StateAt(3));
+    dying->WaitUntilFinished().IgnoreError();
+    return result.ok() && *result;
+  }
+};
 
 // The process "dies" at the n-th mutation: that operation and every later one fail. A new
 // Checkpointer on the same files then finds only the committed steps, and saves again.
@@ -65,17 +78,7 @@ TEST_P(KilledSaveTest, TheNextCheckpointerFindsOnlyCommittedSteps) {
   for (int64_t n = 0; n <= mutations; ++n) {
     const std::string context = absl::StrCat("killed at mutation ", n, " of ", mutations);
     MemoryFilesystem memory;
-    ASSERT_TRUE(*Open(&memory, "/run")->Save(1, StateAt(1)));
-    ASSERT_TRUE(*Open(&memory, "/run")->Save(2, StateAt(2)));
-    FaultInjectionFilesystem faults(&memory);
-    bool saved = false;
-    {
-      auto dying = Open(&faults, "/run", max_to_keep);
-      faults.FailAllMutationsFrom(static_cast<int>(n), IoError());
-      absl::StatusOr<bool> result = dying->Save(3, StateAt(3));
-      saved = result.ok() && *result;
-      dying->WaitUntilFinished().IgnoreError();
-    }
+    const bool saved = SaveAndDieAt(memory, n);
     auto next = Open(&memory, "/run", max_to_keep);
     const std::vector<int64_t> steps = next->AllSteps();
     // An acknowledged save is listed. One that was cut short is not, unless the process died
@@ -95,17 +98,7 @@ TEST_P(KilledSaveTest, PowerLossAtAnyPointLeavesOnlyWholeSteps) {
   for (int64_t n = 0; n <= mutations; ++n) {
     const std::string context = absl::StrCat("power lost after mutation ", n, " of ", mutations);
     MemoryFilesystem memory;
-    ASSERT_TRUE(*Open(&memory, "/run")->Save(1, StateAt(1)));
-    ASSERT_TRUE(*Open(&memory, "/run")->Save(2, StateAt(2)));
-    FaultInjectionFilesystem faults(&memory);
-    bool saved = false;
-    {
-      auto dying = Open(&faults, "/run", max_to_keep);
-      faults.FailAllMutationsFrom(static_cast<int>(n), IoError());
-      absl::StatusOr<bool> result = dying->Save(3, StateAt(3));
-      saved = result.ok() && *result;
-      dying->WaitUntilFinished().IgnoreError();
-    }
+    const bool saved = SaveAndDieAt(memory, n);
     memory.SimulatePowerLoss();
     auto next = Open(&memory, "/run", max_to_keep);
     const std::vector<int64_t> steps = next->AllSteps();
@@ -130,11 +123,7 @@ class DiskFaultTest : public ::testing::Test {
     EXPECT_EQ(result.status().code(), code) << result.status();
     faults_.Clear();
     EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(1));
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(tmp_.path())) {
-      names.push_back(entry.path().filename());
-    }
-    EXPECT_THAT(names, ElementsAre("1"));  // no temporary left behind
+    EXPECT_THAT(testing::EntryNames(tmp_.path()), ElementsAre("1"));  // no temporary left
     EXPECT_TRUE(IsStateAt(*ckpt_->Load(1), 1));
     EXPECT_TRUE(ckpt_->Save(2, StateAt(2)).value_or(false));
     EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(1, 2));

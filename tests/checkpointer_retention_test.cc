@@ -9,6 +9,7 @@
 #include "cairn/utils/fault_injection_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/checkpointers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/training_state.h"
 
@@ -17,15 +18,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::IsStateAt;
+using testing::OpenCheckpointer;
 using testing::StateAt;
 using testing::TempDir;
-
-std::unique_ptr<Checkpointer> Open(const std::string& root, CheckpointerOptions options) {
-  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
-      Checkpointer::Create(root, std::move(options));
-  EXPECT_TRUE(checkpointer.ok()) << checkpointer.status();
-  return checkpointer.ok() ? *std::move(checkpointer) : nullptr;
-}
 
 // Saves each step with metrics {"loss": loss}, then waits for retention.
 void SaveAll(Checkpointer& ckpt, const std::vector<std::pair<int64_t, double>>& steps) {
@@ -43,7 +38,7 @@ std::vector<int64_t> OnDisk(const std::string& root) { return ListSteps(root).va
 
 TEST(Retention, KeepsEverythingByDefault) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path(), CheckpointerOptions());
+  auto ckpt = OpenCheckpointer(tmp.path(), CheckpointerOptions());
   SaveAll(*ckpt, {{1, 0}, {2, 0}, {3, 0}, {4, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 2, 3, 4));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(1, 2, 3, 4));
@@ -53,7 +48,7 @@ TEST(Retention, MaxToKeepKeepsTheLatestSteps) {
   TempDir tmp;
   CheckpointerOptions options;
   options.max_to_keep = 2;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(4, 5));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(4, 5));
@@ -65,7 +60,7 @@ TEST(Retention, PoliciesCombineByKeepingWhatAnyKeeps) {
   CheckpointerOptions options;
   options.max_to_keep = 1;
   options.preservation_policies = {PreservationPolicy::EveryNSteps(3)};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}, {7, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3, 6, 7));
 }
@@ -75,7 +70,7 @@ TEST(Retention, BestNNeverDeletesTheLatestStep) {
   CheckpointerOptions options;
   options.preservation_policies = {
       PreservationPolicy::BestN(MetricKey("loss"), MetricMode::kMin, 2)};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   // The loss got worse at the end: best-N alone would delete the step a restart needs.
   SaveAll(*ckpt, {{1, 0.9}, {2, 0.1}, {3, 0.2}, {4, 0.8}, {5, 0.7}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(2, 3, 5));
@@ -88,7 +83,7 @@ TEST(Retention, TheLatestStepMayGoWhenExplicitlyAllowed) {
   options.preservation_policies = {
       PreservationPolicy::BestN(MetricKey("loss"), MetricMode::kMin, 2)};
   options.allow_deleting_latest = true;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0.9}, {2, 0.1}, {3, 0.2}, {4, 0.8}, {5, 0.7}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(2, 3));
   // The next step is still judged against the latest step ever saved: no back-filling.
@@ -99,7 +94,7 @@ TEST(Retention, ALeasedStepIsKeptAndRetriedAtTheNextPass) {
   TempDir tmp;
   CheckpointerOptions options;
   options.max_to_keep = 1;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0}});
   absl::StatusOr<StepLease> lease = AcquireLease(ckpt->StepDir(1));
   ASSERT_TRUE(lease.ok()) << lease.status();
@@ -114,7 +109,7 @@ TEST(Retention, ALeasedStepIsKeptAndRetriedAtTheNextPass) {
 
 TEST(Retention, DeleteRefusesALeasedStep) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path(), CheckpointerOptions());
+  auto ckpt = OpenCheckpointer(tmp.path(), CheckpointerOptions());
   SaveAll(*ckpt, {{1, 0}, {2, 0}});
   absl::StatusOr<StepLease> lease = AcquireLease(ckpt->StepDir(1));
   ASSERT_TRUE(lease.ok());
@@ -135,7 +130,7 @@ TEST(Retention, RetiredStepsCanBeMovedAside) {
   CheckpointerOptions options;
   options.max_to_keep = 1;
   options.todelete_subdir = "todelete";
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0}, {2, 0}, {3, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3));
@@ -149,7 +144,7 @@ TEST(Retention, AFailedSaveRetiresNothing) {
   CheckpointerOptions options;
   options.max_to_keep = 1;
   options.filesystem = &faults;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{1, 0}});
   faults.FailAll(FaultOp::kRename, NoSpaceError());
   EXPECT_EQ(ckpt->Save(2, StateAt(2)).status().code(), absl::StatusCode::kResourceExhausted);
@@ -166,7 +161,7 @@ TEST(Retention, AFailedDeletionIsReportedAndRetriedLater) {
   CheckpointerOptions options;
   options.max_to_keep = 1;
   options.filesystem = &faults;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   const int64_t before = faults.Count(FaultOp::kRename);
   SaveAll(*ckpt, {{1, 0}});
   const int64_t renames_per_save = faults.Count(FaultOp::kRename) - before;
@@ -188,10 +183,10 @@ TEST(Retention, AFailedDeletionIsReportedAndRetriedLater) {
 
 TEST(Retention, RunsOnStepsFoundAtStartUp) {
   TempDir tmp;
-  SaveAll(*Open(tmp.path(), CheckpointerOptions()), {{1, 0}, {2, 0}, {3, 0}});
+  SaveAll(*OpenCheckpointer(tmp.path(), CheckpointerOptions()), {{1, 0}, {2, 0}, {3, 0}});
   CheckpointerOptions options;
   options.max_to_keep = 2;
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveAll(*ckpt, {{4, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3, 4));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3, 4));

@@ -12,6 +12,7 @@
 #include "cairn/utils/filesystem_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/checkpointers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/training_state.h"
 
@@ -20,19 +21,13 @@ namespace {
 
 using testing::DataIterator;
 using ::testing::ElementsAre;
+using testing::EntryNames;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::IsStateAt;
+using testing::OpenCheckpointer;
 using testing::StateAt;
 using testing::TempDir;
-
-std::unique_ptr<Checkpointer> Open(const std::string& root,
-                                   CheckpointerOptions options = CheckpointerOptions()) {
-  absl::StatusOr<std::unique_ptr<Checkpointer>> checkpointer =
-      Checkpointer::Create(root, std::move(options));
-  EXPECT_TRUE(checkpointer.ok()) << checkpointer.status();
-  return checkpointer.ok() ? *std::move(checkpointer) : nullptr;
-}
 
 SaveArgs WithLoss(double loss) {
   SaveArgs args;
@@ -42,7 +37,7 @@ SaveArgs WithLoss(double loss) {
 
 TEST(Checkpointer, SavesListsAndLoads) {
   TempDir tmp;
-  auto ckpt = Open(tmp.Join("run"));
+  auto ckpt = OpenCheckpointer(tmp.Join("run"));
   ASSERT_TRUE(*ckpt->Save(1, StateAt(1)));
   ASSERT_TRUE(*ckpt->Save(2, StateAt(2)));
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 2));
@@ -56,10 +51,10 @@ TEST(Checkpointer, SavesListsAndLoads) {
 TEST(Checkpointer, RestartedCheckpointerResumesFromCommittedSteps) {
   TempDir tmp;
   {
-    auto ckpt = Open(tmp.Join("run"));
+    auto ckpt = OpenCheckpointer(tmp.Join("run"));
     for (int64_t step : {10, 20, 30}) ASSERT_TRUE(*ckpt->Save(step, StateAt(step)));
   }
-  auto restarted = Open(tmp.Join("run"));
+  auto restarted = OpenCheckpointer(tmp.Join("run"));
   EXPECT_THAT(restarted->AllSteps(), ElementsAre(10, 20, 30));
   ASSERT_EQ(restarted->LatestStep(), 30);
   EXPECT_TRUE(IsStateAt(*restarted->Load(30), 30));
@@ -69,7 +64,7 @@ TEST(Checkpointer, RestartedCheckpointerResumesFromCommittedSteps) {
 
 TEST(Checkpointer, StartUpRemovesTheTemporariesOfCrashedSaves) {
   TempDir tmp;
-  ASSERT_TRUE(*Open(tmp.path())->Save(1, StateAt(1)));
+  ASSERT_TRUE(*OpenCheckpointer(tmp.path())->Save(1, StateAt(1)));
   // A writer that died midway: its temporary carries its (now dead) pid.
   const pid_t child = fork();
   if (child == 0) {
@@ -83,15 +78,10 @@ TEST(Checkpointer, StartUpRemovesTheTemporariesOfCrashedSaves) {
   std::filesystem::create_directory(live);
   ASSERT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), {}), 3);
 
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1));
   ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
-    names.push_back(entry.path().string());
-  }
-  std::sort(names.begin(), names.end());
-  EXPECT_THAT(names, ElementsAre(tmp.Join("1"), live));
+  EXPECT_THAT(EntryNames(tmp.path()), ElementsAre("1", live.substr(tmp.path().size() + 1)));
 }
 
 TEST(Checkpointer, CreatesTheRootOnlyWhenAllowed) {
@@ -103,7 +93,7 @@ TEST(Checkpointer, CreatesTheRootOnlyWhenAllowed) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(refused.status().message(), HasSubstr("does not exist"));
   EXPECT_FALSE(std::filesystem::exists(tmp.Join("a")));
-  EXPECT_NE(Open(tmp.Join("a/b")), nullptr);
+  EXPECT_NE(OpenCheckpointer(tmp.Join("a/b")), nullptr);
   EXPECT_TRUE(std::filesystem::is_directory(tmp.Join("a/b")));
 }
 
@@ -133,7 +123,7 @@ TEST(Checkpointer, InvalidOptionsAreRefused) {
 
 TEST(Checkpointer, SavingAnExistingStepNeedsOverwrite) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   ASSERT_TRUE(*ckpt->Save(5, StateAt(5)));
   SaveArgs args;
   args.force = true;  // force decides whether to save, not whether to replace
@@ -149,7 +139,7 @@ TEST(Checkpointer, SavingAnExistingStepNeedsOverwrite) {
 
 TEST(Checkpointer, StepBelowTheLatestNeedsForce) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   ASSERT_TRUE(*ckpt->Save(10, StateAt(10)));
   absl::StatusOr<bool> lower = ckpt->Save(3, StateAt(3));
   EXPECT_EQ(lower.status().code(), absl::StatusCode::kInvalidArgument);
@@ -166,7 +156,7 @@ TEST(Checkpointer, SavePoliciesDecideAndForceOverrides) {
   TempDir tmp;
   CheckpointerOptions options;
   options.save_policies = {SavePolicy::EveryNSteps(5), SavePolicy::AtSteps({7})};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   EXPECT_FALSE(*ckpt->Save(3, StateAt(3)));
   EXPECT_TRUE(*ckpt->Save(5, StateAt(5)));
   EXPECT_FALSE(*ckpt->Save(6, StateAt(6)));
@@ -179,7 +169,7 @@ TEST(Checkpointer, SavePoliciesDecideAndForceOverrides) {
 
 TEST(Checkpointer, DefaultSavesEveryStepButNeverBackFills) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   EXPECT_TRUE(ckpt->ShouldSave(0));
   ASSERT_TRUE(*ckpt->Save(0, StateAt(0)));
   EXPECT_FALSE(ckpt->ShouldSave(0));
@@ -191,14 +181,14 @@ TEST(Checkpointer, InitialPolicySavesOnlyTheFirstStep) {
   TempDir tmp;
   CheckpointerOptions options;
   options.save_policies = {SavePolicy::Initial()};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   EXPECT_TRUE(*ckpt->Save(4, StateAt(4)));
   EXPECT_FALSE(*ckpt->Save(5, StateAt(5)));
 }
 
 TEST(Checkpointer, BadSaveRequestsAreRefusedAndSaveNothing) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   EXPECT_EQ(ckpt->Save(-1, StateAt(1)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ckpt->Save(1, Checkpointables()).status().code(), absl::StatusCode::kInvalidArgument);
   Checkpointables bad_name;
@@ -217,7 +207,7 @@ TEST(Checkpointer, MetricsABestNPolicyCannotRankAreRefused) {
   CheckpointerOptions options;
   options.preservation_policies = {
       PreservationPolicy::BestN(MetricKey("loss"), MetricMode::kMin, 2)};
-  auto ckpt = Open(tmp.path(), options);
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
   SaveArgs args;
   args.metrics = {{"loss", "low"}};
   absl::StatusOr<bool> saved = ckpt->Save(1, StateAt(1), args);
@@ -229,7 +219,7 @@ TEST(Checkpointer, MetricsABestNPolicyCannotRankAreRefused) {
 
 TEST(Checkpointer, SeveralCheckpointablesInOneStep) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   auto iterator = std::make_shared<DataIterator>(1234);
   Checkpointables items;
   items.emplace("model", StateAt(3));
@@ -251,7 +241,7 @@ TEST(Checkpointer, SeveralCheckpointablesInOneStep) {
 
 TEST(Checkpointer, MetadataRecordsMetricsAndTimings) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   SaveArgs args = WithLoss(0.25);
   args.custom_metadata = {{"run", "test"}};
   ASSERT_TRUE(*ckpt->Save(1, StateAt(1), args));
@@ -274,13 +264,13 @@ TEST(Checkpointer, MetadataRecordsMetricsAndTimings) {
 
 TEST(Checkpointer, BestStepRanksByTheBestNPolicysMetric) {
   TempDir tmp;
-  auto plain = Open(tmp.Join("plain"));
+  auto plain = OpenCheckpointer(tmp.Join("plain"));
   EXPECT_EQ(plain->BestStep().status().code(), absl::StatusCode::kFailedPrecondition);
 
   CheckpointerOptions options;
   options.preservation_policies = {
       PreservationPolicy::BestN(MetricKey("accuracy"), MetricMode::kMax, 5)};
-  auto ckpt = Open(tmp.Join("ranked"), options);
+  auto ckpt = OpenCheckpointer(tmp.Join("ranked"), options);
   EXPECT_EQ(*ckpt->BestStep(), std::nullopt);
   SaveArgs args;
   for (auto [step, accuracy] : {std::pair{1, 0.5}, {2, 0.9}, {3, 0.7}}) {
@@ -290,15 +280,15 @@ TEST(Checkpointer, BestStepRanksByTheBestNPolicysMetric) {
   EXPECT_EQ(*ckpt->BestStep(), 2);
   // A restarted checkpointer reads the metrics back from disk.
   ckpt.reset();
-  EXPECT_EQ(*Open(tmp.Join("ranked"), options)->BestStep(), 2);
+  EXPECT_EQ(*OpenCheckpointer(tmp.Join("ranked"), options)->BestStep(), 2);
 }
 
 TEST(Checkpointer, ReadOnlyLoadsButNeverWrites) {
   TempDir tmp;
-  ASSERT_TRUE(*Open(tmp.path())->Save(1, StateAt(1)));
+  ASSERT_TRUE(*OpenCheckpointer(tmp.path())->Save(1, StateAt(1)));
   CheckpointerOptions options;
   options.read_only = true;
-  auto reader = Open(tmp.path(), options);
+  auto reader = OpenCheckpointer(tmp.path(), options);
   EXPECT_FALSE(reader->ShouldSave(2));
   EXPECT_EQ(reader->Save(2, StateAt(2)).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(reader->Save(2, StateAt(2)).status().message(), HasSubstr("read-only"));
@@ -313,8 +303,8 @@ TEST(Checkpointer, ReloadPicksUpStepsOfOtherWriters) {
   TempDir tmp;
   CheckpointerOptions read_only;
   read_only.read_only = true;
-  auto writer = Open(tmp.path());
-  auto reader = Open(tmp.path(), read_only);
+  auto writer = OpenCheckpointer(tmp.path());
+  auto reader = OpenCheckpointer(tmp.path(), read_only);
   ASSERT_TRUE(*writer->Save(1, StateAt(1)));
   ASSERT_TRUE(*writer->Save(2, StateAt(2)));
   EXPECT_THAT(reader->AllSteps(), IsEmpty());
@@ -328,7 +318,7 @@ TEST(Checkpointer, ReloadPicksUpStepsOfOtherWriters) {
 
 TEST(Checkpointer, DeleteRemovesAStep) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   ASSERT_TRUE(*ckpt->Save(1, StateAt(1)));
   ASSERT_TRUE(*ckpt->Save(2, StateAt(2)));
   ASSERT_TRUE(ckpt->Delete(1).ok());
@@ -341,7 +331,7 @@ TEST(Checkpointer, DeleteRemovesAStep) {
 
 TEST(Checkpointer, LoadingAStepThatIsNotCommittedIsNotFound) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   ASSERT_TRUE(*ckpt->Save(4, StateAt(4)));
   absl::StatusOr<Tree> loaded = ckpt->Load(3);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kNotFound);
@@ -352,7 +342,7 @@ TEST(Checkpointer, LoadingAStepThatIsNotCommittedIsNotFound) {
 
 TEST(Checkpointer, ClosedCheckpointerRefusesSaves) {
   TempDir tmp;
-  auto ckpt = Open(tmp.path());
+  auto ckpt = OpenCheckpointer(tmp.path());
   ASSERT_TRUE(ckpt->Close().ok());
   ASSERT_TRUE(ckpt->Close().ok());
   absl::StatusOr<bool> saved = ckpt->Save(1, StateAt(1));
@@ -366,12 +356,12 @@ TEST(Checkpointer, NameFormatAndCommitFileMode) {
   options.name_format = NameFormat::FixedLength(6, "step");
   options.commit_mode = CommitMode::kCommitFile;
   {
-    auto ckpt = Open(tmp.path(), options);
+    auto ckpt = OpenCheckpointer(tmp.path(), options);
     ASSERT_TRUE(*ckpt->Save(42, StateAt(42)));
     EXPECT_EQ(ckpt->StepDir(42), tmp.Join("step_000042"));
   }
   EXPECT_TRUE(std::filesystem::exists(tmp.Join("step_000042/commit_success.txt")));
-  auto reopened = Open(tmp.path(), options);
+  auto reopened = OpenCheckpointer(tmp.path(), options);
   EXPECT_THAT(reopened->AllSteps(), ElementsAre(42));
   EXPECT_TRUE(IsStateAt(*reopened->Load(42), 42));
 }

@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> GatedFilesystem::NewWritableFile(
     --blocked_;
     if (!opened) return absl::DeadlineExceededError("the test never opened the gate");
   }
-  return inner_->NewWritableFile(path);
+  return inner()->NewWritableFile(path);
 }
 
 }  // namespace cairn::testing

@@ -10,13 +10,13 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "cairn/utils/filesystem.h"
+#include "cairn/utils/forwarding_filesystem.h"
 
 namespace cairn::testing {
 
-class GatedFilesystem final : public Filesystem {
+class GatedFilesystem final : public ForwardingFilesystem {
  public:
-  explicit GatedFilesystem(Filesystem* inner) : inner_(inner) {}
+  explicit GatedFilesystem(Filesystem* inner) : ForwardingFilesystem(inner) {}
 
   void Close();
   void Open();
@@ -25,26 +25,8 @@ class GatedFilesystem final : public Filesystem {
   bool AwaitBlocked(int n, absl::Duration timeout = absl::Seconds(30));
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
-  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
-    return inner_->NewReadableFile(path);
-  }
-  absl::StatusOr<FileInfo> Stat(const std::string& path) override { return inner_->Stat(path); }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return inner_->ListDir(path);
-  }
-  absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override {
-    return inner_->ListDirEntries(path);
-  }
-  absl::Status CreateDir(const std::string& path) override { return inner_->CreateDir(path); }
-  absl::Status DeleteFile(const std::string& path) override { return inner_->DeleteFile(path); }
-  absl::Status DeleteDir(const std::string& path) override { return inner_->DeleteDir(path); }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    return inner_->Rename(from, to);
-  }
-  absl::Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
 
  private:
-  Filesystem* const inner_;
   absl::Mutex mu_;
   bool open_ ABSL_GUARDED_BY(mu_) = true;
   int blocked_ ABSL_GUARDED_BY(mu_) = 0;
