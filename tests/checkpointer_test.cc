@@ -177,6 +177,26 @@ TEST(Checkpointer, DefaultSavesEveryStepButNeverBackFills) {
   EXPECT_FALSE(ckpt->ShouldSave(-1));
 }
 
+TEST(Checkpointer, ContinuousPolicySavesAtMostOncePerInterval) {
+  TempDir tmp;
+  CheckpointerOptions options;
+  options.save_policies = {SavePolicy::Continuous(absl::Hours(1))};
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  EXPECT_TRUE(*ckpt->Save(1, StateAt(1)));   // none yet
+  EXPECT_FALSE(*ckpt->Save(2, StateAt(2)));  // within the hour
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1));
+}
+
+TEST(Checkpointer, PredicatePolicySeesTheLatestStep) {
+  TempDir tmp;
+  CheckpointerOptions options;
+  options.save_policies = {SavePolicy::Predicate(
+      [](const SaveDecisionContext& c) { return !c.latest_step || c.step - *c.latest_step >= 3; })};
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  for (int64_t step = 0; step < 8; ++step) ASSERT_TRUE(ckpt->Save(step, StateAt(step)).ok());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(0, 3, 6));
+}
+
 TEST(Checkpointer, InitialPolicySavesOnlyTheFirstStep) {
   TempDir tmp;
   CheckpointerOptions options;
