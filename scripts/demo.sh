@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, the main job: installs what is missing, builds, and runs the demos: the store
-# saving and loading one tree, then a training run that is preempted and resumes.
+# saving and loading one tree; a training run that is preempted and resumes; a trainer and an
+# evaluator that follows it, scoring every step while retention keeps only two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -15,3 +16,11 @@ echo "== a training run: saves every 5 steps, keeps 3 (and the best), preempted 
 ./build/examples/train_loop "$demo_dir/run" --steps 40 --stop-at 23
 echo "== the same run started again: it resumes from its latest step"
 ./build/examples/train_loop "$demo_dir/run" --steps 40
+
+echo "== a trainer keeping 2 steps, and an evaluator scoring every step as it lands"
+# The evaluator starts first, before the run's directory exists, and waits for it.
+./build/examples/evaluate_run "$demo_dir/live" --until-step 60 --timeout-secs 60 &
+evaluator=$!
+./build/examples/train_loop "$demo_dir/live" --steps 60 --save-every 5 --max-to-keep 2 --step-ms 20
+wait "$evaluator"
+echo "demo ok"
