@@ -67,7 +67,8 @@ struct CheckpointerOptions {
   bool cleanup_temporaries = true;
   absl::Duration temporary_max_age = absl::Hours(6);
 
-  // Called on a background thread after each save commits or fails.
+  // Called on a background thread after each save commits or fails, just after its future
+  // becomes ready; WaitUntilFinished and Close wait for these calls too.
   std::function<void(const SaveReport&)> on_save_finished;
 
   // Passed to every save and load (their filesystem fields are ignored: `filesystem` wins).

@@ -138,6 +138,8 @@ TEST_F(AsyncSaveTest, ANewSaveWaitsForTheOneInFlight) {
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_TRUE(second->Wait().ok());
   EXPECT_TRUE(first->Ready());
+  // The listener runs after the future is ready; WaitUntilFinished waits for it too.
+  ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
   // The second save started writing only once the first had committed.
   const CheckpointMetadata one = *ckpt->Metadata(1);
   const CheckpointMetadata two = *ckpt->Metadata(2);
