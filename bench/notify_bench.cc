@@ -25,6 +25,7 @@
 #include "cairn/manager/checkpoints_iterator.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/step_listing.h"
+#include "cairn/utils/forwarding_filesystem.h"
 
 namespace {
 
@@ -38,38 +39,16 @@ struct Shared {
 };
 
 // The POSIX filesystem, stamping the time just before each rename into `*stamp_target`.
-class RenameStampingFilesystem : public cairn::Filesystem {
+class RenameStampingFilesystem : public cairn::ForwardingFilesystem {
  public:
+  RenameStampingFilesystem() : ForwardingFilesystem(cairn::Filesystem::Default()) {}
+
   int64_t* stamp_target = nullptr;
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
     if (stamp_target != nullptr) *stamp_target = absl::ToUnixNanos(absl::Now());
-    return base_->Rename(from, to);
+    return ForwardingFilesystem::Rename(from, to);
   }
-  absl::StatusOr<std::unique_ptr<cairn::WritableFile>> NewWritableFile(
-      const std::string& path) override {
-    return base_->NewWritableFile(path);
-  }
-  absl::StatusOr<std::unique_ptr<cairn::ReadableFile>> NewReadableFile(
-      const std::string& path) override {
-    return base_->NewReadableFile(path);
-  }
-  absl::StatusOr<cairn::FileInfo> Stat(const std::string& path) override {
-    return base_->Stat(path);
-  }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  absl::StatusOr<std::vector<cairn::DirEntry>> ListDirEntries(const std::string& path) override {
-    return base_->ListDirEntries(path);
-  }
-  absl::Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  absl::Status DeleteFile(const std::string& path) override { return base_->DeleteFile(path); }
-  absl::Status DeleteDir(const std::string& path) override { return base_->DeleteDir(path); }
-  absl::Status SyncDir(const std::string& path) override { return base_->SyncDir(path); }
-
- private:
-  cairn::Filesystem* const base_ = cairn::Filesystem::Default();
 };
 
 double Percentile(std::vector<double> values, double fraction) {

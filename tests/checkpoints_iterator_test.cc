@@ -20,6 +20,7 @@
 #include "cairn/steps/lease.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/directory_watcher.h"
+#include "cairn/utils/forwarding_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -345,35 +346,16 @@ TEST(CheckpointsIteratorTest, WatchLimitFallsBackToPolling) {
 
 // Deletes one step's directory the moment a lease is attempted on it, as retention would
 // between a listing and a lease.
-class VanishingStepFilesystem : public Filesystem {
+class VanishingStepFilesystem : public ForwardingFilesystem {
  public:
-  explicit VanishingStepFilesystem(std::string victim) : victim_(std::move(victim)) {}
+  explicit VanishingStepFilesystem(std::string victim)
+      : ForwardingFilesystem(Filesystem::Default()), victim_(std::move(victim)) {}
   absl::StatusOr<FileInfo> Stat(const std::string& path) override {
     if (path == victim_) std::filesystem::remove_all(victim_);
-    return base_->Stat(path);
+    return ForwardingFilesystem::Stat(path);
   }
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
-    return base_->NewWritableFile(p);
-  }
-  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& p) override {
-    return base_->NewReadableFile(p);
-  }
-  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& p) override {
-    return base_->ListDir(p);
-  }
-  absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& p) override {
-    return base_->ListDirEntries(p);
-  }
-  absl::Status CreateDir(const std::string& p) override { return base_->CreateDir(p); }
-  absl::Status DeleteFile(const std::string& p) override { return base_->DeleteFile(p); }
-  absl::Status DeleteDir(const std::string& p) override { return base_->DeleteDir(p); }
-  absl::Status Rename(const std::string& a, const std::string& b) override {
-    return base_->Rename(a, b);
-  }
-  absl::Status SyncDir(const std::string& p) override { return base_->SyncDir(p); }
 
  private:
-  Filesystem* const base_ = Filesystem::Default();
   const std::string victim_;
 };
 
