@@ -6,6 +6,7 @@
 #include "cairn/steps/checkpointable_handler.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
+#include "cairn/utils/syncing_filesystem.h"
 
 namespace cairn {
 namespace {
@@ -98,7 +99,12 @@ class StatefulObjectHandler final : public CheckpointableHandler {
   }
   absl::Status Save(const std::string& dir, const Checkpointable& value,
                     const HandlerContext& context) const override {
-    return std::get<std::shared_ptr<StatefulObject>>(value)->SaveState(*context.filesystem, dir);
+    const StatefulObject& object = *std::get<std::shared_ptr<StatefulObject>>(value);
+    if (!context.store_save.sync) return object.SaveState(*context.filesystem, dir);
+    // User code may not sync what it writes: every file and directory it makes is synced for it.
+    SyncingFilesystem durable(context.filesystem);
+    CAIRN_RETURN_IF_ERROR(object.SaveState(durable, dir));
+    return durable.SyncCreatedDirs();
   }
   absl::StatusOr<Checkpointable> Load(const std::string& dir, const LoadRequest& request,
                                       const HandlerContext& context) const override {

@@ -28,6 +28,8 @@ class StatefulObject {
   // A stable name for the object's type and state format ("my_loader.v1").
   virtual std::string type_name() const = 0;
   // Writes the state into the empty directory `dir` (which this object owns) through `fs`.
+  // When the save is durable, every file and directory written through `fs` is synced for the
+  // object: it need not sync them itself.
   virtual absl::Status SaveState(Filesystem& fs, const std::string& dir) const = 0;
   // Replaces this object's state with the one in `dir`.
   virtual absl::Status RestoreState(Filesystem& fs, const std::string& dir) = 0;

@@ -5,7 +5,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/memory_filesystem.h"
+#include "cairn/utils/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -218,6 +222,42 @@ TEST(CheckpointablesMetadata, DescribesEachWithoutLoading) {
   EXPECT_EQ(infos->at("config").handler, "cairn.JsonHandler");
   ASSERT_TRUE(infos->at("state").pytree.has_value());
   EXPECT_EQ(infos->at("state").pytree->tree.Find("step")->type_only(), LeafType::kInt);
+}
+
+// An object that writes its state without syncing it, as user code easily does.
+class CarelessIterator : public FakeIterator {
+ public:
+  using FakeIterator::FakeIterator;
+  absl::Status SaveState(Filesystem& fs, const std::string& dir) const override {
+    CAIRN_RETURN_IF_ERROR(CreateDirs(fs, JoinPath(dir, "shard")));
+    CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, JoinPath(dir, "shard/offset"), "17", false));
+    return WriteStringToFile(fs, JoinPath(dir, "position"), std::to_string(position), false);
+  }
+  absl::Status RestoreState(Filesystem& fs, const std::string& dir) override {
+    CAIRN_ASSIGN_OR_RETURN(const std::string text,
+                           ReadFileToString(fs, JoinPath(dir, "position"), 64));
+    if (!absl::SimpleAtoi(text, &position)) {
+      return absl::DataLossError(absl::StrCat("position '", text, "' is not a number"));
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST(StatefulObjects, StateWrittenWithoutSyncSurvivesAPowerLoss) {
+  MemoryFilesystem memory;
+  CheckpointOptions options;
+  options.filesystem = &memory;
+  Checkpointables items;
+  items.emplace("dataset", std::shared_ptr<StatefulObject>(std::make_shared<CarelessIterator>(42)));
+  ASSERT_TRUE(SaveCheckpointables("/ckpt", items, options).ok());
+  memory.SimulatePowerLoss();
+  auto restored = std::make_shared<CarelessIterator>();
+  std::map<std::string, LoadRequest> request;
+  request.emplace("dataset", Checkpointable(std::shared_ptr<StatefulObject>(restored)));
+  absl::StatusOr<Checkpointables> loaded = LoadCheckpointables("/ckpt", request, options);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(restored->position, 42);
+  EXPECT_EQ(*ReadFileToString(memory, "/ckpt/dataset/shard/offset", 64), "17");
 }
 
 TEST(CheckpointNames, BadNamesAreRefusedAndNothingIsWritten) {

@@ -52,7 +52,7 @@ class ObjectSnapshot final : public StatefulObject {
 
   explicit ObjectSnapshot(std::string type_name) : type_name_(std::move(type_name)) {}
 
-  // Files are synced as they are written: the object wrote them once, for this checkpoint.
+  // Durability is the handler's: it syncs whatever an object writes, this copy included.
   absl::Status CopyTree(Filesystem& fs, const std::string& from, const std::string& to) const {
     CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, memory_.ListDirEntries(from));
     for (const DirEntry& entry : entries) {
@@ -61,11 +61,10 @@ class ObjectSnapshot final : public StatefulObject {
       if (entry.type == FileInfo::Type::kDirectory) {
         CAIRN_RETURN_IF_ERROR(fs.CreateDir(target));
         CAIRN_RETURN_IF_ERROR(CopyTree(fs, source, target));
-        CAIRN_RETURN_IF_ERROR(fs.SyncDir(target));
       } else if (entry.type == FileInfo::Type::kFile) {
         CAIRN_ASSIGN_OR_RETURN(const std::string data,
                                ReadFileToString(memory_, source, kMaxObjectFileBytes));
-        CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, target, data, /*sync=*/true));
+        CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, target, data, /*sync=*/false));
       }
     }
     return absl::OkStatus();
