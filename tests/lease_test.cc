@@ -56,6 +56,35 @@ TEST_F(LeaseTest, ExpiredLeaseIsStale) {
   EXPECT_FALSE(*IsLocked(step_));
 }
 
+TEST_F(LeaseTest, LeaseOfALiveForkedChildHoldsTheStep) {
+  // The parent leases first, so that anything it remembers of itself is in place before fork.
+  ASSERT_TRUE(AcquireLease(step_).ok());
+  const std::string other = tmp_.Join("2");
+  ASSERT_TRUE(Save(other, Tree::Int(2)).ok());
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    absl::StatusOr<StepLease> lease = AcquireLease(other);
+    const char ok = lease.ok() ? 'y' : 'n';
+    if (::write(ready[1], &ok, 1) != 1) _exit(2);
+    char ignored;
+    (void)::read(done[0], &ignored, 1);  // hold the lease until the parent has looked
+    _exit(0);
+  }
+  char ok = 0;
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ASSERT_EQ(ok, 'y');
+  const absl::StatusOr<bool> locked = IsLocked(other);
+  ASSERT_EQ(::write(done[1], "x", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) ::close(fd);
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  EXPECT_TRUE(*locked) << "the live child's lease was taken for a dead process's";
+}
+
 TEST_F(LeaseTest, LeaseOfADeadProcessIsStale) {
   const pid_t child = fork();
   if (child == 0) {

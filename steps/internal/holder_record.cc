@@ -61,11 +61,11 @@ bool RecordIsLive(const nlohmann::json& record, absl::Time now) {
 }  // namespace
 
 std::string MakeHolderRecord(absl::Time now, absl::Duration ttl) {
+  // Read each time, not cached: a forked child is another process with its own start time.
   const int64_t pid = ::getpid();
-  static const int64_t start_ticks = ProcessStartTicks(pid);
   return nlohmann::json{{"host", HostName()},
                         {"pid", pid},
-                        {"start_ticks", start_ticks},
+                        {"start_ticks", ProcessStartTicks(pid)},
                         {"acquired_nsecs", absl::ToUnixNanos(now)},
                         {"expires_nsecs", absl::ToUnixNanos(now + ttl)}}
       .dump();
