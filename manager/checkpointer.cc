@@ -80,6 +80,23 @@ absl::Status OpenRoot(Filesystem& fs, const std::string& root, const Checkpointe
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+StepListingOptions ListingFor(const CheckpointerOptions& options, Filesystem* fs) {
+  StepListingOptions listing;
+  listing.name_format = options.name_format;
+  listing.commit_mode = options.commit_mode;
+  listing.filesystem = fs;
+  return listing;
+}
+
+StepDeletionOptions DeletionFor(const std::string& root, const CheckpointerOptions& options,
+                                Filesystem* fs) {
+  StepDeletionOptions deletion;
+  deletion.commit_mode = options.commit_mode;
+  deletion.filesystem = fs;
+  if (!options.todelete_subdir.empty()) deletion.move_to = JoinPath(root, options.todelete_subdir);
+  return deletion;
+}
+
 // A lone tree is saved as the checkpointable "pytree", as cairn::Save does.
 Checkpointables PyTreeItems(const Tree& state) {
   Checkpointables items;
@@ -95,11 +112,8 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::st
   Filesystem* fs = options.filesystem ? options.filesystem : Filesystem::Default();
   CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, root, options));
   if (options.handle_sigterm) CAIRN_RETURN_IF_ERROR(InstallPreemptionHandler());
-  StepListingOptions listing;
-  listing.name_format = options.name_format;
-  listing.commit_mode = options.commit_mode;
-  listing.filesystem = fs;
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, listing));
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps,
+                         ListSteps(root, ListingFor(options, fs)));
 
   std::unique_ptr<Checkpointer> checkpointer(new Checkpointer(root, std::move(options), fs));
   Checkpointer& c = *checkpointer;
@@ -458,12 +472,7 @@ void Checkpointer::RunRetention() {
   } else {
     std::vector<int64_t> retire =
         internal::StepsToRetire(*infos, preservation_, options_.allow_deleting_latest, absl::Now());
-    StepDeletionOptions deletion;
-    deletion.commit_mode = options_.commit_mode;
-    deletion.filesystem = &fs_;
-    if (!options_.todelete_subdir.empty()) {
-      deletion.move_to = JoinPath(root_, options_.todelete_subdir);
-    }
+    const StepDeletionOptions deletion = DeletionFor(root_, options_, &fs_);
     for (int64_t step : retire) {
       {
         absl::MutexLock lock(&mu_);
@@ -596,11 +605,8 @@ absl::StatusOr<std::map<std::string, CheckpointableInfo>> Checkpointer::Checkpoi
 }
 
 absl::Status Checkpointer::Reload() {
-  StepListingOptions listing;
-  listing.name_format = options_.name_format;
-  listing.commit_mode = options_.commit_mode;
-  listing.filesystem = &fs_;
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> listed, ListSteps(root_, listing));
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> listed,
+                         ListSteps(root_, ListingFor(options_, &fs_)));
   std::vector<int64_t> vanished;
   {
     absl::MutexLock lock(&mu_);
@@ -642,12 +648,7 @@ absl::Status Checkpointer::Delete(int64_t step) {
     }
   }
   CAIRN_RETURN_IF_ERROR(RequireCommitted(step));
-  StepDeletionOptions deletion;
-  deletion.commit_mode = options_.commit_mode;
-  deletion.filesystem = &fs_;
-  if (!options_.todelete_subdir.empty()) {
-    deletion.move_to = JoinPath(root_, options_.todelete_subdir);
-  }
+  const StepDeletionOptions deletion = DeletionFor(root_, options_, &fs_);
   // On the deletion thread, so that it never runs beside a retention pass on the same step.
   absl::StatusOr<StepDeletion> outcome = absl::InternalError("deletion did not run");
   absl::Notification done;
