@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages cairn needs to build, test and benchmark, when any is missing.
+# Installs the Debian packages cairn needs to build, test, benchmark and fuzz, when any is missing.
 # Safe to run again: with everything present it only asks dpkg and returns.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev libinotifytools0-dev
   libxxhash-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/steps/checkpointable_handler.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 #include "cairn/utils/syncing_filesystem.h"
 
@@ -56,8 +57,7 @@ class JsonHandler final : public CheckpointableHandler {
     const std::string path = JoinPath(dir, kJsonFileName);
     CAIRN_ASSIGN_OR_RETURN(const std::string text,
                            ReadFileToString(*context.filesystem, path, kMaxDocumentBytes));
-    nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) return absl::DataLossError(absl::StrCat(path, " is not valid JSON"));
+    CAIRN_ASSIGN_OR_RETURN(nlohmann::json json, ParseJsonFromDisk(text, path));
     return Checkpointable(std::move(json));
   }
 };

@@ -1,7 +1,9 @@
 #include "cairn/steps/checkpoint_metadata.h"
 
 #include "absl/strings/str_cat.h"
+#include "cairn/steps/checkpoint.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -55,6 +57,11 @@ absl::StatusOr<CheckpointMetadata> CheckpointMetadata::FromJson(const nlohmann::
       if (value.is_null()) continue;
       if (!value.is_object()) return wrong("an object");
       for (auto handler = value.begin(); handler != value.end(); ++handler) {
+        // Each name becomes a path below the checkpoint: one like ".." would leave it.
+        absl::Status name = ValidateCheckpointableName(handler.key());
+        if (!name.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat("item_handlers: ", name.message()));
+        }
         // Orbax records null for items it could not name; keep the entry, empty.
         if (!handler.value().is_string() && !handler.value().is_null()) {
           return wrong("an object of strings");
@@ -78,10 +85,7 @@ absl::StatusOr<CheckpointMetadata> CheckpointMetadata::FromJson(const nlohmann::
 absl::StatusOr<CheckpointMetadata> ReadCheckpointMetadata(Filesystem& fs, const std::string& dir) {
   const std::string path = JoinPath(dir, kCheckpointMetadataFileName);
   CAIRN_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(fs, path, kMaxMetadataBytes));
-  const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
-    return absl::DataLossError(absl::StrCat(path, " is not valid JSON"));
-  }
+  CAIRN_ASSIGN_OR_RETURN(const nlohmann::json json, ParseJsonFromDisk(text, path));
   absl::StatusOr<CheckpointMetadata> metadata = CheckpointMetadata::FromJson(json);
   if (!metadata.ok())
     return absl::DataLossError(absl::StrCat(path, ": ", metadata.status().message()));

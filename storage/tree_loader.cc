@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,10 +69,10 @@ class TreeLoader {
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
     CAIRN_ASSIGN_OR_RETURN(parsed_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
+    files_ = std::make_unique<DataFiles>(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
     CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, parsed_->index->root(), KeyPath()));
-    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
     CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, reads_.size(), parallelism_, [&](size_t i) {
-      return ExecuteChunkRead(reads_[i], files);
+      return ExecuteChunkRead(reads_[i], *files_);
     }));
     return result;
   }
@@ -279,6 +280,9 @@ class TreeLoader {
           "requested shape ", ShapeToString(shape), " is not compatible with the stored shape ",
           ShapeToString(global), " at ", where, "; enable padding and truncation to allow it"));
     }
+    // The sizes the index gives the data files are checked against the files before anything
+    // is allocated for their chunks.
+    CAIRN_RETURN_IF_ERROR(files_->OpenFor(leaf, origin, shape));
     Array result;
     if (destination) {
       result = *destination;
@@ -385,8 +389,7 @@ class TreeLoader {
     std::vector<ChunkRead> reads;
     bool covered;
     PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), &reads, &covered);
-    DataFiles files(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
-    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkRead(read, files));
+    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkRead(read, *files_));
     return one;
   }
 
@@ -396,6 +399,7 @@ class TreeLoader {
   ThreadPool* pool_;
   const int parallelism_;
   std::unique_ptr<ParsedIndex> parsed_;
+  std::unique_ptr<DataFiles> files_;
   std::vector<ChunkRead> reads_;
 };
 

@@ -90,6 +90,20 @@ absl::StatusOr<const ReadableFile*> DataFiles::Get(uint32_t file) {
   return files_[file].get();
 }
 
+absl::Status DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
+                                const Shape& shape) {
+  const Box region{origin, shape};
+  for (const format::Shard& shard : leaf.shards()) {
+    for (int c = 0; c < shard.chunks_size(); ++c) {
+      Box part;
+      if (Intersect(ChunkBox(leaf, shard, c), region, &part)) {
+        CAIRN_RETURN_IF_ERROR(Get(shard.chunks(c).file()).status());
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
                     const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered) {
   const Box region{origin, destination.shape()};

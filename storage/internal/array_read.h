@@ -24,6 +24,9 @@ class DataFiles {
       : fs_(fs), data_dir_(std::move(data_dir)), index_(index), files_(index.data_files_size()) {}
 
   absl::StatusOr<const ReadableFile*> Get(uint32_t file);
+  // Opens every data file holding chunks of `leaf` that the region of `shape` at `origin` needs,
+  // checking each against its recorded size.
+  absl::Status OpenFor(const format::ArrayLeaf& leaf, const Shape& origin, const Shape& shape);
 
  private:
   Filesystem& fs_;

@@ -25,7 +25,8 @@ inline uint64_t RowElements(const Shape& shape) {
 
 inline uint64_t NumChunks(const Shape& shape, uint64_t chunk_rows) {
   const uint64_t rows = ShardRows(shape);
-  return rows == 0 ? 0 : (rows + chunk_rows - 1) / chunk_rows;
+  // Not (rows + chunk_rows - 1) / chunk_rows: that wraps for a huge chunk_rows from a file.
+  return rows / chunk_rows + (rows % chunk_rows != 0 ? 1 : 0);
 }
 
 struct RowRange {

@@ -14,10 +14,10 @@
 #include "cairn/storage/shape.h"
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "nlohmann/json.hpp"
 
 namespace cairn {
 namespace {
@@ -25,6 +25,8 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
 // Nesting allowed when parsing: each tree level costs two messages (Node and Dict/Sequence).
 constexpr int kProtoRecursionLimit = 1000;
+// The most a zstd frame can expand: an RLE block of 4 bytes decodes to at most 128 KiB.
+constexpr uint64_t kMaxZstdExpansion = 32768;
 
 void PutU32(char* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -177,8 +179,11 @@ class IndexValidator {
                        absl::StrCat("chunk ", c, " at ", Where(), " lies outside its data file"));
       }
       const uint64_t raw = ChunkRowRange(shape, array.chunk_rows(), c).size() * row_bytes;
-      if (array.compression() == format::COMPRESSION_NONE ? chunk.stored_size() != raw
-                                                          : (raw > 0 && chunk.stored_size() == 0)) {
+      // A compressed chunk too small to decode to its raw size would still have its raw size
+      // allocated before it is read.
+      if (array.compression() == format::COMPRESSION_NONE
+              ? chunk.stored_size() != raw
+              : chunk.stored_size() < (raw + kMaxZstdExpansion - 1) / kMaxZstdExpansion) {
         return Corrupt(file_, absl::StrCat("chunk ", c, " at ", Where(), " has size ",
                                            chunk.stored_size(), " for ", raw, " bytes of data"));
       }
@@ -231,9 +236,10 @@ absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string
       return Corrupt(file, absl::StrCat("data file ", data_file.name(), " of an unknown process"));
     }
   }
-  if (!index.custom_metadata_json().empty() &&
-      !nlohmann::json::accept(index.custom_metadata_json())) {
-    return Corrupt(file, "custom metadata is not valid JSON");
+  if (!index.custom_metadata_json().empty()) {
+    absl::Status custom =
+        ParseJsonFromDisk(index.custom_metadata_json(), "its custom metadata").status();
+    if (!custom.ok()) return Corrupt(file, custom.message());
   }
   if (!index.has_root()) return Corrupt(file, "no root node");
   return IndexValidator(index, file).Node(index.root());

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan into build-fuzz, writes their
+# seed corpora from freshly saved checkpoints, and runs each target for a while:
+#   scripts/fuzz.sh [seconds_per_target]   (default 60)
+# Each target's corpus persists in build-fuzz/fuzz-corpus/<target>, so runs accumulate. Exits
+# non-zero when a target finds a crash, leak, timeout or out-of-memory, and prints the path of
+# the input that caused it (kept in build-fuzz/fuzz-artifacts/<target>/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer)
+build=build-fuzz
+
+bash scripts/install-deps.sh
+
+echo "== fuzz build (clang, libFuzzer, ASan, UBSan)"
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCAIRN_BUILD_FUZZERS=ON -DCAIRN_BUILD_TESTS=OFF -DCAIRN_BUILD_BENCH=OFF \
+  -DCAIRN_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" --parallel "$(nproc)" --target "${targets[@]}" cairn_fuzz_seeds
+
+seeds="$build/fuzz-seeds"
+rm -rf "$seeds"
+"$build/fuzz/cairn_fuzz_seeds" "$seeds"
+
+# Inputs the targets read: the load fuzzer's archives hold whole checkpoints.
+max_len() {
+  case $1 in
+    load_fuzzer) echo 262144 ;;
+    step_name_fuzzer) echo 256 ;;
+    *) echo 65536 ;;
+  esac
+}
+seed_dir() {
+  case $1 in
+    index_fuzzer) echo index ;;
+    checkpoint_metadata_fuzzer) echo checkpoint_metadata ;;
+    step_name_fuzzer) echo step_name ;;
+    load_fuzzer) echo load ;;
+  esac
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+failed=()
+summary=()
+for target in "${targets[@]}"; do
+  corpus="$build/fuzz-corpus/$target"
+  artifacts="$build/fuzz-artifacts/$target"
+  log="$build/fuzz-logs/$target.log"
+  mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
+  echo "== $target: ${seconds}s"
+  status=0
+  "$build/fuzz/$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -max_len="$(max_len "$target")" -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    "$corpus" "$seeds/$(seed_dir "$target")" >"$log" 2>&1 || status=$?
+  executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  corpus_size=$(find "$corpus" -type f | wc -l)
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$log"
+    artifact=$(ls -t "$artifacts"/{crash,leak,timeout,oom,slow-unit}-* 2>/dev/null | head -n 1 || true)
+    echo "$target FAILED (exit $status); input: ${artifact:-none written}; log: $log"
+    echo "  reproduce: $build/fuzz/$target ${artifact:-<input>}"
+    failed+=("$target")
+    summary+=("$target: FAILED after ${executions:-?} executions, input ${artifact:-none}")
+  else
+    echo "$target: ${executions:-?} executions, corpus of $corpus_size inputs"
+    summary+=("$target: ok, ${executions:-?} executions, corpus $corpus_size")
+  fi
+done
+
+echo "== fuzz summary (${seconds}s per target)"
+printf '  %s\n' "${summary[@]}"
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "fuzzing found failures in: ${failed[*]}"
+  exit 1
+fi
+echo "all ${#targets[@]} fuzz targets ran clean"

@@ -1,0 +1,23 @@
+// Parsing JSON documents read from disk. nlohmann::json copies, compares and prints nested
+// values recursively, so a hostile document nested a million levels deep would overflow the
+// stack of whoever uses it: documents nested deeper than kMaxJsonDepth are refused.
+#ifndef CAIRN_UTILS_JSON_PARSE_H_
+#define CAIRN_UTILS_JSON_PARSE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+
+namespace cairn {
+
+inline constexpr int kMaxJsonDepth = 512;
+
+// The document in `text`. DataLoss naming `file` when it is not JSON or nests arrays and objects
+// more than kMaxJsonDepth levels deep.
+absl::StatusOr<nlohmann::json> ParseJsonFromDisk(absl::string_view text, const std::string& file);
+
+}  // namespace cairn
+
+#endif  // CAIRN_UTILS_JSON_PARSE_H_
