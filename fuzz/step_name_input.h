@@ -3,6 +3,7 @@
 #ifndef CAIRN_FUZZ_STEP_NAME_INPUT_H_
 #define CAIRN_FUZZ_STEP_NAME_INPUT_H_
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/string_view.h"
