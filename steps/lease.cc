@@ -77,13 +77,15 @@ StepLease::~StepLease() { Release().IgnoreError(); }
 
 absl::Status StepLease::Release() {
   if (fs_ == nullptr) return absl::OkStatus();
-  Filesystem* fs = fs_;
-  fs_ = nullptr;
-  absl::Status status = fs->DeleteFile(lease_path_);
+  absl::Status status = fs_->DeleteFile(lease_path_);
   // The step may have been deleted by hand; nothing is left to release then.
   if (absl::IsNotFound(status)) status = absl::OkStatus();
+  // A lease that could not be removed is still held, by a live process, and would pin the step
+  // until it expires: the handle keeps it so that a later Release (or the destructor) retries.
+  if (!status.ok()) return status;
   // Removing LOCKED fails while other leases remain, which is what should happen.
-  fs->DeleteDir(JoinPath(step_dir_, kLockedDirName)).IgnoreError();
+  fs_->DeleteDir(JoinPath(step_dir_, kLockedDirName)).IgnoreError();
+  fs_ = nullptr;
   return status;
 }
 

@@ -49,7 +49,8 @@ class StepLease {
   StepLease& operator=(const StepLease&) = delete;
   ~StepLease();
 
-  // Removes the lease file (and LOCKED, when it was the last). Idempotent.
+  // Removes the lease file (and LOCKED, when it was the last). Idempotent. When the file cannot
+  // be removed the lease stays held, and a later call (or the destructor) tries again.
   absl::Status Release();
 
   bool held() const { return fs_ != nullptr; }
