@@ -2,14 +2,19 @@
 // metadata. Each misuse of the layouts (a root of steps, a flat pytree, a missing name) gets an
 // error that says what was expected and which call fits instead.
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/steps/commit_marker.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
+#include "cairn/utils/verifying_filesystem.h"
 
 namespace cairn {
 namespace {
@@ -158,6 +163,31 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
                                           "' (or any pytree) in ", dir, hint));
 }
 
+// `options` with reads of `dir` going through a filesystem that verifies every file its commit
+// marker lists. Each public entry point below reads through it.
+class VerifiedOptions {
+ public:
+  static absl::StatusOr<VerifiedOptions> For(const std::string& dir,
+                                             const CheckpointOptions& options) {
+    Filesystem& fs = FsOf(options);
+    CAIRN_ASSIGN_OR_RETURN(std::optional<ListedFiles> listed, ReadCommitMarker(fs, dir));
+    VerifiedOptions verified(options);
+    if (listed) {
+      verified.fs_ = std::make_unique<VerifyingFilesystem>(&fs, dir, *std::move(listed),
+                                                           kCommitMarkerFileName);
+      verified.options_.filesystem = verified.fs_.get();
+    }
+    return verified;
+  }
+  const CheckpointOptions& options() const { return options_; }
+  Filesystem& fs() const { return FsOf(options_); }
+
+ private:
+  explicit VerifiedOptions(const CheckpointOptions& options) : options_(options) {}
+  std::unique_ptr<Filesystem> fs_;
+  CheckpointOptions options_;
+};
+
 StoreLoadOptions StoreLoadOptionsFor(const CheckpointOptions& options) {
   StoreLoadOptions store = options.store_load;
   store.filesystem = &FsOf(options);
@@ -179,8 +209,10 @@ absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& dir, CommitMode mo
 
 absl::StatusOr<Checkpointables> LoadCheckpointables(
     const std::string& dir, const std::map<std::string, LoadRequest>& requests,
-    const CheckpointOptions& options) {
-  Filesystem& fs = FsOf(options);
+    const CheckpointOptions& unverified) {
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  const CheckpointOptions& options = verified.options();
+  Filesystem& fs = verified.fs();
   const HandlerRegistry& registry =
       options.registry ? *options.registry : HandlerRegistry::Global();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
@@ -222,8 +254,10 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
 }
 
 absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract,
-                          const CheckpointableName& name, const CheckpointOptions& options) {
-  Filesystem& fs = FsOf(options);
+                          const CheckpointableName& name, const CheckpointOptions& unverified) {
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  const CheckpointOptions& options = verified.options();
+  Filesystem& fs = verified.fs();
   CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(fs, dir, name));
   if (tree_dir != dir && options.commit_mode == CommitMode::kCommitFile) {
     CAIRN_ASSIGN_OR_RETURN(const bool committed,
@@ -238,12 +272,15 @@ absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract,
 
 absl::StatusOr<CheckpointMetadata> CheckpointMetadataOf(const std::string& dir,
                                                         const CheckpointOptions& options) {
-  return MetadataOrExplain(FsOf(options), dir, options);
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, options));
+  return MetadataOrExplain(verified.fs(), dir, verified.options());
 }
 
 absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadata(
-    const std::string& dir, const CheckpointOptions& options) {
-  Filesystem& fs = FsOf(options);
+    const std::string& dir, const CheckpointOptions& unverified) {
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  const CheckpointOptions& options = verified.options();
+  Filesystem& fs = verified.fs();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
   std::map<std::string, CheckpointableInfo> infos;
   for (const auto& [name, handler] : metadata.item_handlers) {
@@ -258,10 +295,10 @@ absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadat
 }
 
 absl::StatusOr<StoreMetadata> Metadata(const std::string& dir, const CheckpointableName& name,
-                                       const CheckpointOptions& options) {
-  Filesystem& fs = FsOf(options);
-  CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(fs, dir, name));
-  return ReadTreeMetadata(tree_dir, StoreLoadOptionsFor(options));
+                                       const CheckpointOptions& unverified) {
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(verified.fs(), dir, name));
+  return ReadTreeMetadata(tree_dir, StoreLoadOptionsFor(verified.options()));
 }
 
 }  // namespace cairn

@@ -1,13 +1,19 @@
 // SaveCheckpointables and Save: every checkpointable into a work directory, then the metadata,
 // the commit marker, and (in rename mode) the rename that makes it visible.
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/steps/commit_marker.h"
 #include "cairn/steps/temporary_names.h"
+#include "cairn/storage/pytree_store.h"
+#include "cairn/utils/checksumming_filesystem.h"
 #include "cairn/utils/counting_filesystem.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
@@ -21,7 +27,8 @@ class CheckpointWriter {
       : dir_(dir),
         parent_(ParentPath(dir)),
         options_(options),
-        counting_(options.filesystem ? options.filesystem : Filesystem::Default()),
+        checksumming_(options.filesystem ? options.filesystem : Filesystem::Default()),
+        counting_(&checksumming_),
         fs_(counting_),
         registry_(options.registry ? *options.registry : HandlerRegistry::Global()) {}
 
@@ -126,9 +133,21 @@ class CheckpointWriter {
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     // The marker comes last and alone, after everything it vouches for is durable.
     CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
-                                            "committed by cairn\n", sync));
+                                            FormatCommitMarker(FilesToList()), sync));
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     return absl::OkStatus();
+  }
+
+  // What the commit marker vouches for: every file written whole, except the pytree store's
+  // data files, whose chunks carry checksums of their own and which loads read in part.
+  std::map<std::string, FileDigest> FilesToList() const {
+    std::map<std::string, FileDigest> files = checksumming_.DigestsBelow(work_);
+    for (auto it = files.begin(); it != files.end();) {
+      const std::vector<absl::string_view> parts = absl::StrSplit(it->first, '/');
+      const bool data = std::find(parts.begin(), parts.end(), kTreeDataDirName) != parts.end();
+      it = data || it->second.size > kMaxListedFileBytes ? files.erase(it) : std::next(it);
+    }
+    return files;
   }
 
   // Rename mode: the complete work directory takes the checkpoint's name in one rename. An
@@ -166,6 +185,7 @@ class CheckpointWriter {
   const std::string dir_;
   const std::string parent_;
   const CheckpointOptions& options_;
+  ChecksummingFilesystem checksumming_;
   CountingFilesystem counting_;
   Filesystem& fs_;
   const HandlerRegistry& registry_;
