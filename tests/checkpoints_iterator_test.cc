@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -86,14 +88,21 @@ TEST(CheckpointsIteratorTest, YieldsStepsCommittedByAnotherProcess) {
   options.mode = FollowMode::kEveryStep;
   absl::StatusOr<CheckpointsIterator> it = CheckpointsIterator::Create(tmp.path(), options);
   ASSERT_TRUE(it.ok()) << it.status();
+  // The steps are written here and committed by the child with the rename a save ends with:
+  // a child forked from this threaded process may only make system calls.
+  TempDir staging;
+  std::vector<std::pair<std::string, std::string>> commits;
+  for (int64_t step = 1; step <= 4; ++step) {
+    const std::string name = NameFormat::Plain()->Build(step);
+    CheckpointOptions save;
+    save.store_save.sync = false;
+    ASSERT_TRUE(Save(staging.Join(name), Tree::Int(step), save).ok());
+    commits.emplace_back(staging.Join(name), tmp.Join(name));
+  }
   const pid_t child = fork();
   if (child == 0) {
-    for (int64_t step = 1; step <= 4; ++step) {
-      CheckpointOptions save;
-      save.store_save.sync = false;
-      if (!Save(StepPath(tmp.path(), step, *NameFormat::Plain()), Tree::Int(step), save).ok()) {
-        _exit(1);
-      }
+    for (const auto& [from, to] : commits) {
+      if (::rename(from.c_str(), to.c_str()) != 0) _exit(1);
     }
     _exit(0);
   }
