@@ -20,7 +20,8 @@ namespace cairn::fuzz {
 
 inline constexpr size_t kMaxArchiveEntries = 64;
 inline constexpr size_t kMaxArchiveBytes = size_t{4} << 20;
-// Options bit: leave index framing and chunk checksums as they are instead of repairing them.
+// Options bit: leave index framing, chunk checksums and the commit marker's listing as they
+// are instead of repairing them.
 inline constexpr uint8_t kKeepChecksums = 1;
 
 struct ArchiveEntry {

@@ -12,7 +12,9 @@
 
 #include "absl/strings/match.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/steps/commit_marker.h"
 #include "cairn/storage/pytree_store.h"
+#include "cairn/utils/checksum.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/memory_filesystem.h"
 #include "fuzz/archive.h"
@@ -51,6 +53,23 @@ void RepairIndexes(Archive* archive) {
   }
 }
 
+// Rewrites the commit marker's listing for the listed files as they now are, so that mutated
+// files reach their readers instead of stopping at the marker's checksums. A marker whose
+// listing does not parse is left as it is: its parser is fuzzed too.
+void RepairCommitMarker(MemoryFilesystem& fs) {
+  absl::StatusOr<std::optional<ListedFiles>> listed = ReadCommitMarker(fs, kDir);
+  if (!listed.ok() || !listed->has_value()) return;
+  ListedFiles repaired;
+  for (const auto& [path, digest] : **listed) {
+    absl::StatusOr<std::string> data =
+        ReadFileToString(fs, JoinPath(kDir, path), kMaxListedFileBytes);
+    if (data.ok()) repaired[path] = FileDigest{data->size(), Checksum64(*data)};
+  }
+  WriteStringToFile(fs, JoinPath(kDir, kCommitMarkerFileName), FormatCommitMarker(repaired),
+                    /*sync=*/false)
+      .IgnoreError();
+}
+
 // Does with a document what a caller would (copy it, print it): a hostile one must not make
 // that overflow the stack.
 void Use(const nlohmann::json& json) {
@@ -64,6 +83,7 @@ void LoadEverything(absl::string_view input) {
   MemoryFilesystem fs;
   if (!fs.CreateDir(kDir).ok()) __builtin_trap();
   UnpackArchive(fs, kDir, archive.entries);
+  if (!(archive.options & kKeepChecksums)) RepairCommitMarker(fs);
   ConfinedFilesystem confined(&fs, kDir);
 
   // The store, on the directory itself.
