@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# Quick start, every test: installs what is missing, builds, and runs the whole suite, once in
-# an optimised build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Quick start, every test: installs what is missing, builds, and runs the whole suite three
+# times (optimised; under AddressSanitizer + UndefinedBehaviorSanitizer; under ThreadSanitizer),
+# then runs each fuzz target for a short while.
+#   CAIRN_FUZZ_SECONDS   seconds per fuzz target (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+start=$SECONDS
 
 echo "== release build and tests"
 bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 600
 
+# The sanitizer builds leave out the benchmarks, the examples and the install test, which add
+# build time and no concurrency or memory paths of their own.
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DCAIRN_SANITIZE=address;undefined" \
   -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$(nproc)" --timeout 900 -E install_consumer
+
+echo "== ThreadSanitizer"
+bash scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_SANITIZE=thread \
+  -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF
+TSAN_OPTIONS="halt_on_error=1 history_size=7 suppressions=$PWD/tests/tsan_suppressions.txt" \
+  ctest --test-dir build-tsan --output-on-failure --parallel "$(nproc)" --timeout 900 -E install_consumer
+
+echo "== fuzzing (libFuzzer + ASan + UBSan)"
+bash scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-30}"
+
+echo "== every stage passed in $((SECONDS - start)) s"
