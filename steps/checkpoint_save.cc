@@ -16,6 +16,7 @@
 #include "cairn/utils/checksumming_filesystem.h"
 #include "cairn/utils/counting_filesystem.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -48,6 +49,10 @@ class CheckpointWriter {
       }
       handlers.push_back(*std::move(handler));
     }
+    // What _CHECKPOINT_METADATA holds must read back, or the whole step would not load.
+    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.custom_metadata, "the custom metadata"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.metrics, "the metrics"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.performance_metrics, "the performance metrics"));
     CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
     if (exists && !options_.overwrite) {
       return absl::AlreadyExistsError(

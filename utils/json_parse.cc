@@ -1,5 +1,8 @@
 #include "cairn/utils/json_parse.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 namespace cairn {
@@ -24,6 +27,23 @@ absl::StatusOr<nlohmann::json> ParseJsonFromDisk(absl::string_view text, const s
         absl::StrCat(file, " nests JSON values more than ", kMaxJsonDepth, " levels deep"));
   }
   return json;
+}
+
+absl::Status CheckJsonDepth(const nlohmann::json& json, absl::string_view what) {
+  // Iterative, since the point is a document too deep for recursion.
+  std::vector<std::pair<const nlohmann::json*, int>> pending = {{&json, 0}};
+  while (!pending.empty()) {
+    const auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (!value->is_structured()) continue;
+    if (depth + 1 > kMaxJsonDepth) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " nests JSON values more than ", kMaxJsonDepth,
+                       " levels deep, more than cairn reads back; flatten it"));
+    }
+    for (const nlohmann::json& child : *value) pending.emplace_back(&child, depth + 1);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cairn

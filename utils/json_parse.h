@@ -1,6 +1,7 @@
 // Parsing JSON documents read from disk. nlohmann::json copies, compares and prints nested
 // values recursively, so a hostile document nested a million levels deep would overflow the
-// stack of whoever uses it: documents nested deeper than kMaxJsonDepth are refused.
+// stack of whoever uses it: documents nested deeper than kMaxJsonDepth are refused, and so that
+// nothing is saved that could not be read back, they are refused when saved too.
 #ifndef CAIRN_UTILS_JSON_PARSE_H_
 #define CAIRN_UTILS_JSON_PARSE_H_
 
@@ -17,6 +18,10 @@ inline constexpr int kMaxJsonDepth = 512;
 // The document in `text`. DataLoss naming `file` when it is not JSON or nests arrays and objects
 // more than kMaxJsonDepth levels deep.
 absl::StatusOr<nlohmann::json> ParseJsonFromDisk(absl::string_view text, const std::string& file);
+
+// InvalidArgument naming `what` when `json` nests arrays and objects more than kMaxJsonDepth
+// levels deep: a save checks what it is given before writing it.
+absl::Status CheckJsonDepth(const nlohmann::json& json, absl::string_view what);
 
 }  // namespace cairn
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_file.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -153,6 +154,7 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
   index.set_layout(options.layout == StoreLayout::kPerLeaf ? format::LAYOUT_PER_LEAF
                                                            : format::LAYOUT_AGGREGATED);
   if (!options.custom_metadata.is_null()) {
+    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options.custom_metadata, "the custom metadata"));
     // Replacing invalid UTF-8 instead of throwing: nothing throws across cairn's API.
     index.set_custom_metadata_json(
         options.custom_metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
