@@ -67,14 +67,13 @@ absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs,
     return absl::DataLossError(
         absl::StrCat(path, " is larger than any commit marker cairn writes: it is damaged"));
   }
-  CAIRN_ASSIGN_OR_RETURN(const std::string text_read, ReadFileToString(fs, path, kMaxMarkerBytes));
-  const std::string* text = &text_read;
-  const size_t first_end = text->find('\n');
+  CAIRN_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(fs, path, kMaxMarkerBytes));
+  const absl::string_view text = contents;
+  const size_t first_end = text.find('\n');
   // Anything but a listing under cairn's first line (one line, Orbax's text) vouches only for
   // the commit itself.
-  if (first_end == std::string::npos ||
-      absl::string_view(*text).substr(0, first_end) != kFirstLine ||
-      !absl::StartsWith(absl::string_view(*text).substr(first_end + 1), "files ")) {
+  if (first_end == absl::string_view::npos || text.substr(0, first_end) != kFirstLine ||
+      !absl::StartsWith(text.substr(first_end + 1), "files ")) {
     return std::nullopt;
   }
 
@@ -82,7 +81,7 @@ absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs,
     return absl::DataLossError(
         absl::StrCat(path, " is damaged (", why, "); the checkpoint's files cannot be verified"));
   };
-  const absl::string_view rest = absl::string_view(*text).substr(first_end + 1);
+  const absl::string_view rest = text.substr(first_end + 1);
   const size_t checksum_at = rest.rfind("checksum ");
   if (checksum_at == absl::string_view::npos ||
       (checksum_at != 0 && rest[checksum_at - 1] != '\n')) {
