@@ -294,12 +294,19 @@ absl::Status Checkpointer::TakeUnreportedSaveErrorsLocked() {
 }
 
 absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Tree& state, const SaveArgs& args) {
-  return Save(step, PyTreeItems(state), args);
+  return SaveItems(step, PyTreeItems(state), args);
 }
 
 absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Checkpointables& items,
                                         const SaveArgs& args) {
-  CAIRN_ASSIGN_OR_RETURN(const SaveFuture future, StartSave(step, items, args));
+  return SaveItems(step, Checkpointables(items), args);
+}
+
+absl::StatusOr<bool> Checkpointer::SaveItems(int64_t step, Checkpointables items,
+                                             const SaveArgs& args) {
+  // The caller waits for the commit, so its arrays cannot change under the save: no copy.
+  CAIRN_ASSIGN_OR_RETURN(const SaveFuture future,
+                         StartSave(step, std::move(items), args, AsyncCopy::kNoCopy));
   if (!future.started()) return false;
   CAIRN_RETURN_IF_ERROR(future.Wait());
   return true;
@@ -307,20 +314,26 @@ absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Checkpointables& ite
 
 absl::StatusOr<SaveFuture> Checkpointer::SaveAsync(int64_t step, const Tree& state,
                                                    const SaveArgs& args) {
-  return SaveAsync(step, PyTreeItems(state), args);
+  return SaveItemsAsync(step, PyTreeItems(state), args);
 }
 
 absl::StatusOr<SaveFuture> Checkpointer::SaveAsync(int64_t step, const Checkpointables& items,
                                                    const SaveArgs& args) {
-  CAIRN_ASSIGN_OR_RETURN(const SaveFuture future, StartSave(step, items, args));
+  return SaveItemsAsync(step, Checkpointables(items), args);
+}
+
+absl::StatusOr<SaveFuture> Checkpointer::SaveItemsAsync(int64_t step, Checkpointables items,
+                                                        const SaveArgs& args) {
+  CAIRN_ASSIGN_OR_RETURN(const SaveFuture future,
+                         StartSave(step, std::move(items), args, options_.async_copy));
   // A preempted process may be killed any moment after this returns: the final save must be
   // durable by then.
   if (future.started() && Preempted()) CAIRN_RETURN_IF_ERROR(future.Wait());
   return future;
 }
 
-absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, const Checkpointables& items,
-                                                   const SaveArgs& args) {
+absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, Checkpointables items,
+                                                   const SaveArgs& args, AsyncCopy copy) {
   const absl::Time called = absl::Now();
   CAIRN_RETURN_IF_ERROR(ValidateSave(step, items, args));
   bool replacing = false;
@@ -362,8 +375,8 @@ absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, const Checkpoin
   const absl::Time room = absl::Now();
   job->report.waited_for_previous = room - called;
 
-  absl::StatusOr<internal::StateSnapshot> snapshot = internal::StateSnapshot::Take(
-      items, options_.async_copy, staging_.get(), ThreadPool::Shared());
+  absl::StatusOr<internal::StateSnapshot> snapshot =
+      internal::StateSnapshot::Take(std::move(items), copy, staging_.get(), ThreadPool::Shared());
   if (!snapshot.ok()) {
     absl::MutexLock lock(&mu_);
     in_flight_.erase(step);

@@ -62,8 +62,9 @@ class Checkpointer {
   // says so.
   bool ShouldSave(int64_t step) const;
 
-  // Saves `step` and waits for it to commit. Returns false when the save policies skip the
-  // step. Errors: a step that exists without `overwrite` (AlreadyExists), a step below the
+  // Saves `step` and waits for it to commit, writing straight from the caller's arrays (no host
+  // copy: they cannot change while the call waits). Returns false when the save policies skip
+  // the step. Errors: a step that exists without `overwrite` (AlreadyExists), a step below the
   // latest without `force`, metrics a best-N policy cannot rank, a read-only or closed
   // Checkpointer, an error of an earlier background save not yet reported, or the save's own.
   absl::StatusOr<bool> Save(int64_t step, const Tree& state, const SaveArgs& args = SaveArgs());
@@ -124,8 +125,13 @@ class Checkpointer {
   Checkpointer(std::string root, CheckpointerOptions options, Filesystem* fs);
 
   CheckpointOptions StepOptions() const;
-  absl::StatusOr<SaveFuture> StartSave(int64_t step, const Checkpointables& items,
-                                       const SaveArgs& args);
+  // The public saves copy the caller's items once (the tree's structure, not its arrays) and
+  // hand that copy down. `copy`: what to do with the arrays before returning.
+  absl::StatusOr<bool> SaveItems(int64_t step, Checkpointables items, const SaveArgs& args);
+  absl::StatusOr<SaveFuture> SaveItemsAsync(int64_t step, Checkpointables items,
+                                            const SaveArgs& args);
+  absl::StatusOr<SaveFuture> StartSave(int64_t step, Checkpointables items, const SaveArgs& args,
+                                       AsyncCopy copy);
   absl::Status ValidateSave(int64_t step, const Checkpointables& items, const SaveArgs& args) const;
   // Whether to save `step`, or why it must not be saved at all.
   absl::StatusOr<bool> DecideLocked(int64_t step, const SaveArgs& args) const

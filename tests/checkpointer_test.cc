@@ -275,7 +275,8 @@ TEST(Checkpointer, MetadataRecordsMetricsAndTimings) {
     EXPECT_GE(perf[key].get<double>(), 0) << key;
   }
   EXPECT_GT(perf["bytes_written"].get<uint64_t>(), 64u * 32u * 4u);
-  EXPECT_GE(perf["host_copy_bytes"].get<uint64_t>(), 2u * 64u * 32u * 4u);
+  // A blocking save writes from the caller's arrays: nothing is copied.
+  EXPECT_EQ(perf["host_copy_bytes"].get<uint64_t>(), 0u);
   EXPECT_EQ((*ckpt->Metrics(1))["loss"], 0.25);
   auto items = ckpt->CheckpointablesMetadata(1);
   ASSERT_TRUE(items.ok()) << items.status();

@@ -191,12 +191,12 @@ void StateSnapshot::Release() {
   buffers_.clear();
 }
 
-absl::StatusOr<StateSnapshot> StateSnapshot::Take(const Checkpointables& items, AsyncCopy mode,
+absl::StatusOr<StateSnapshot> StateSnapshot::Take(Checkpointables items, AsyncCopy mode,
                                                   StagingPool* pool, ThreadPool* threads) {
   StateSnapshot snapshot;
   snapshot.pool_ = pool;
   TreeCopier copier(pool, &snapshot.buffers_);
-  for (const auto& [name, value] : items) {
+  for (auto& [name, value] : items) {
     if (const auto* object = std::get_if<std::shared_ptr<StatefulObject>>(&value)) {
       if (*object == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat("checkpointable '", name, "' is null"));
@@ -211,7 +211,7 @@ absl::StatusOr<StateSnapshot> StateSnapshot::Take(const Checkpointables& items, 
       if (!copy.ok()) return Annotate(copy.status(), absl::StrCat("copying '", name, "'"));
       snapshot.items_.emplace(name, *std::move(copy));
     } else {
-      snapshot.items_.emplace(name, value);  // JSON, bytes, or a tree saved in place
+      snapshot.items_.emplace(name, std::move(value));  // JSON, bytes, or a tree saved in place
     }
   }
   // Whatever the pool held that this save did not reuse is of no use to the next one.

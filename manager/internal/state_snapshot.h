@@ -56,7 +56,8 @@ class StateSnapshot {
 
   // Copies `items` as `mode` says; stateful objects are always snapshotted, since their state
   // lives in the object, not in buffers the caller could promise to keep.
-  static absl::StatusOr<StateSnapshot> Take(const Checkpointables& items, AsyncCopy mode,
+  // What is not copied is moved from `items`.
+  static absl::StatusOr<StateSnapshot> Take(Checkpointables items, AsyncCopy mode,
                                             StagingPool* pool, ThreadPool* threads);
 
  private:
