@@ -34,6 +34,7 @@ struct ArrayStorageOptions {
   std::optional<DType> dtype;            // the dtype written to disk (float32 as bfloat16, say)
   std::optional<bool> compress;          // zstd on or off
   std::optional<int> compression_level;  // zstd level, 1 to 19
+  std::optional<bool> byte_shuffle;      // shuffle bytes into planes before zstd
   std::optional<uint64_t> chunk_bytes;   // target bytes per chunk
 };
 
@@ -41,6 +42,10 @@ struct StoreSaveOptions {
   StoreLayout layout = StoreLayout::kAggregated;
   bool compress = false;
   int compression_level = 1;
+  // With compression, multi-byte elements are stored byte-shuffled (all first bytes, then all
+  // second bytes, ...): floats' sign and exponent bytes then compress well, which on bfloat16
+  // weights gains about a tenth of their size. Such saves are format version 2 (docs/FORMAT.md).
+  bool byte_shuffle = true;
   uint64_t chunk_bytes = uint64_t{8} << 20;
   // Called once per array with its key path; its fields override the defaults above, like
   // Orbax's scoped storage options. Leave empty for the defaults everywhere.

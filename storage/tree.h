@@ -32,6 +32,7 @@ struct ArrayStorageInfo {
   DType stored_dtype = DType::kFloat32;
   Shape chunk_shape;  // the shape of a full chunk
   bool compressed = false;
+  bool byte_shuffled = false;  // bytes shuffled into planes before compression
   int compression_level = 0;
   uint64_t stored_bytes = 0;  // bytes on disk over all chunks
   int num_shards = 0;

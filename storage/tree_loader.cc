@@ -433,7 +433,8 @@ Tree MetadataNode(const format::Node& node) {
       if (!info.chunk_shape.empty()) {
         info.chunk_shape[0] = std::min<int64_t>(info.chunk_shape[0], leaf.chunk_rows());
       }
-      info.compressed = leaf.compression() == format::COMPRESSION_ZSTD;
+      info.compressed = leaf.compression() != format::COMPRESSION_NONE;
+      info.byte_shuffled = leaf.compression() == format::COMPRESSION_ZSTD_SHUFFLED;
       info.compression_level = leaf.compression_level();
       info.num_shards = leaf.shards_size();
       for (const format::Shard& shard : leaf.shards()) {

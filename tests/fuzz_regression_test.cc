@@ -126,7 +126,7 @@ TEST_F(FuzzRegressionTest, HugeChunkRowsDoNotWrapTheChunkCount) {
 TEST_F(FuzzRegressionTest, CompressedChunkTooSmallForItsSizeIsDataLoss) {
   format::TreeIndex index = Index();
   format::ArrayLeaf* w = Leaf(&index, 0);
-  ASSERT_EQ(w->compression(), format::COMPRESSION_ZSTD);
+  ASSERT_NE(w->compression(), format::COMPRESSION_NONE);
   w->set_global_shape(0, uint64_t{1} << 40);  // 12 TiB of floats from a few stored bytes
   w->mutable_shards(0)->set_shape(0, uint64_t{1} << 40);
   w->set_chunk_rows(uint64_t{1} << 40);

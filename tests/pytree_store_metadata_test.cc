@@ -42,12 +42,13 @@ TEST(TreeMetadata, DescribesEveryLeaf) {
   EXPECT_EQ(*opt1.dtype, DType::kFloat64);
   EXPECT_EQ(opt1.storage->stored_dtype, DType::kFloat32);
   EXPECT_TRUE(opt1.storage->compressed);
+  EXPECT_TRUE(opt1.storage->byte_shuffled);
   EXPECT_EQ(tree.Find("step")->type_only(), LeafType::kInt);
   EXPECT_EQ(tree.Find("lr")->type_only(), LeafType::kDouble);
   EXPECT_EQ(tree.Find("name")->type_only(), LeafType::kString);
   EXPECT_EQ(tree.Find("blob")->type_only(), LeafType::kBytes);
   EXPECT_EQ((*tree.Find("pair"))[1].kind(), Tree::Kind::kNone);
-  EXPECT_EQ(metadata->format_version, 1u);
+  EXPECT_EQ(metadata->format_version, 2u);  // its compressed arrays are byte-shuffled
   EXPECT_EQ(metadata->layout, StoreLayout::kAggregated);
   EXPECT_GT(metadata->data_bytes, 0u);
 }

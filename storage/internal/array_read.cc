@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/internal/box_copy.h"
 #include "cairn/storage/internal/chunk_codec.h"
 #include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/storage/internal/scratch_buffer.h"
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
@@ -135,35 +137,44 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
   const uint64_t raw_size = Volume(chunk_box.extent) * DTypeSize(stored);
 
   // The chunk lands whole and contiguous in the destination when it is needed whole and the
-  // destination's rows are the chunk's rows: then it is read straight into place.
-  bool direct = leaf.compression() == format::COMPRESSION_NONE && stored == dst.dtype() &&
-                part.extent == chunk_box.extent;
-  for (size_t d = 1; direct && d < part.extent.size(); ++d) {
-    direct = dst.shape()[d] == part.extent[d];
+  // destination's rows are the chunk's rows: then it is decoded straight into place (read
+  // into place, when uncompressed).
+  bool whole = stored == dst.dtype() && part.extent == chunk_box.extent;
+  for (size_t d = 1; whole && d < part.extent.size(); ++d) {
+    whole = dst.shape()[d] == part.extent[d];
   }
-  if (direct) {
+  char* place = nullptr;
+  if (whole) {
     uint64_t offset_elements = 0;
     if (!part.origin.empty()) {
       offset_elements = static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
                         (Volume(dst.shape()) / static_cast<uint64_t>(dst.shape()[0]));
     }
-    char* out = static_cast<char*>(dst.mutable_data()) + offset_elements * DTypeSize(stored);
-    CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, out));
-    return DecodeChunk(absl::string_view(out, raw_size), false, chunk.checksum(), raw_size, out,
-                       context);
+    place = static_cast<char*>(dst.mutable_data()) + offset_elements * DTypeSize(stored);
+  }
+  const format::Compression compression = leaf.compression();
+  if (place != nullptr && compression == format::COMPRESSION_NONE) {
+    CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, place));
+    return DecodeChunk(absl::string_view(place, raw_size), compression, DTypeSize(stored),
+                       chunk.checksum(), raw_size, place, context);
   }
 
-  std::unique_ptr<char[]> stored_bytes(new char[chunk.stored_size()]);
-  CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), chunk.stored_size(), stored_bytes.get()));
-  std::unique_ptr<char[]> decoded;
-  const char* raw = stored_bytes.get();
-  if (leaf.compression() != format::COMPRESSION_NONE) {
-    decoded.reset(new char[raw_size]);
-    raw = decoded.get();
+  ScratchBuffer stored_bytes(ScratchUse::kStored, chunk.stored_size());
+  CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), chunk.stored_size(), stored_bytes.data()));
+  std::optional<ScratchBuffer> decoded;
+  char* raw = place;
+  if (raw == nullptr) {
+    if (compression == format::COMPRESSION_NONE) {
+      raw = stored_bytes.data();  // checked where it lies
+    } else {
+      decoded.emplace(ScratchUse::kRaw, raw_size);
+      raw = decoded->data();
+    }
   }
-  CAIRN_RETURN_IF_ERROR(DecodeChunk(absl::string_view(stored_bytes.get(), chunk.stored_size()),
-                                    leaf.compression() != format::COMPRESSION_NONE,
-                                    chunk.checksum(), raw_size, const_cast<char*>(raw), context));
+  CAIRN_RETURN_IF_ERROR(DecodeChunk(absl::string_view(stored_bytes.data(), chunk.stored_size()),
+                                    compression, DTypeSize(stored), chunk.checksum(), raw_size, raw,
+                                    context));
+  if (place != nullptr) return absl::OkStatus();
   Shape src_origin(part.origin.size()), dst_origin(part.origin.size());
   for (size_t d = 0; d < part.origin.size(); ++d) {
     src_origin[d] = part.origin[d] - chunk_box.origin[d];

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/storage/internal/byte_shuffle.h"
 #include "cairn/utils/checksum.h"
 
 namespace cairn {
@@ -26,53 +27,8 @@ ZstdContexts& ThreadContexts() {
   return contexts;
 }
 
-}  // namespace
-
-absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType stored_dtype,
-                                         uint64_t count, bool compress, int level) {
-  EncodedChunk chunk;
-  const uint64_t raw_size = count * DTypeSize(stored_dtype);
-  const char* raw = static_cast<const char*>(src);
-  std::unique_ptr<char[]> cast_buffer;
-  if (dtype != stored_dtype) {
-    cast_buffer.reset(new char[raw_size]);
-    CastElements(dtype, src, stored_dtype, cast_buffer.get(), count);
-    raw = cast_buffer.get();
-  }
-  if (compress) {
-    const size_t bound = ZSTD_compressBound(raw_size);
-    chunk.buffer.reset(new char[bound]);
-    const size_t size = ZSTD_compressCCtx(ThreadContexts().compress, chunk.buffer.get(), bound, raw,
-                                          raw_size, level);
-    if (ZSTD_isError(size)) {
-      return absl::InternalError(
-          absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
-    }
-    chunk.bytes = absl::string_view(chunk.buffer.get(), size);
-  } else if (cast_buffer) {
-    chunk.buffer = std::move(cast_buffer);
-    chunk.bytes = absl::string_view(chunk.buffer.get(), raw_size);
-  } else {
-    chunk.bytes = absl::string_view(raw, raw_size);
-  }
-  chunk.checksum = Checksum64(chunk.bytes);
-  return chunk;
-}
-
-absl::Status DecodeChunk(absl::string_view stored, bool compressed, uint64_t checksum,
-                         uint64_t raw_size, char* out, const std::string& context) {
-  if (Checksum64(stored) != checksum) {
-    return absl::DataLossError(absl::StrCat(context, ": checksum mismatch in a chunk of ",
-                                            stored.size(), " bytes; the data file is corrupt"));
-  }
-  if (!compressed) {
-    if (stored.size() != raw_size) {
-      return absl::DataLossError(
-          absl::StrCat(context, ": chunk has ", stored.size(), " bytes, expected ", raw_size));
-    }
-    if (out != stored.data()) std::memcpy(out, stored.data(), raw_size);
-    return absl::OkStatus();
-  }
+absl::Status Decompress(absl::string_view stored, uint64_t raw_size, char* out,
+                        const std::string& context) {
   const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (declared != raw_size) {
     return absl::DataLossError(
@@ -90,6 +46,74 @@ absl::Status DecodeChunk(absl::string_view stored, bool compressed, uint64_t che
                      ZSTD_isError(size) ? ZSTD_getErrorName(size) : "short output"));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType stored_dtype,
+                                         uint64_t count, format::Compression compression,
+                                         int level) {
+  EncodedChunk chunk;
+  const size_t width = DTypeSize(stored_dtype);
+  const uint64_t raw_size = count * width;
+  const char* raw = static_cast<const char*>(src);
+  std::optional<ScratchBuffer> cast;
+  if (dtype != stored_dtype) {
+    cast.emplace(ScratchUse::kRaw, raw_size);
+    CastElements(dtype, src, stored_dtype, cast->data(), count);
+    raw = cast->data();
+  }
+  if (compression == format::COMPRESSION_NONE) {
+    chunk.bytes = absl::string_view(raw, raw_size);
+    chunk.buffer = std::move(cast);
+  } else {
+    std::optional<ScratchBuffer> planes;
+    if (compression == format::COMPRESSION_ZSTD_SHUFFLED) {
+      planes.emplace(ScratchUse::kPlanes, raw_size);
+      ByteShuffle(raw, width, count, planes->data());
+      raw = planes->data();
+    }
+    const size_t bound = ZSTD_compressBound(raw_size);
+    ScratchBuffer out(ScratchUse::kStored, bound);
+    const size_t size =
+        ZSTD_compressCCtx(ThreadContexts().compress, out.data(), bound, raw, raw_size, level);
+    if (ZSTD_isError(size)) {
+      return absl::InternalError(
+          absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
+    }
+    chunk.bytes = absl::string_view(out.data(), size);
+    chunk.buffer = std::move(out);
+  }
+  chunk.checksum = Checksum64(chunk.bytes);
+  return chunk;
+}
+
+absl::Status DecodeChunk(absl::string_view stored, format::Compression compression, size_t width,
+                         uint64_t checksum, uint64_t raw_size, char* out,
+                         const std::string& context) {
+  if (Checksum64(stored) != checksum) {
+    return absl::DataLossError(absl::StrCat(context, ": checksum mismatch in a chunk of ",
+                                            stored.size(), " bytes; the data file is corrupt"));
+  }
+  switch (compression) {
+    case format::COMPRESSION_NONE:
+      if (stored.size() != raw_size) {
+        return absl::DataLossError(
+            absl::StrCat(context, ": chunk has ", stored.size(), " bytes, expected ", raw_size));
+      }
+      if (out != stored.data()) std::memcpy(out, stored.data(), raw_size);
+      return absl::OkStatus();
+    case format::COMPRESSION_ZSTD:
+      return Decompress(stored, raw_size, out, context);
+    case format::COMPRESSION_ZSTD_SHUFFLED: {
+      ScratchBuffer planes(ScratchUse::kPlanes, raw_size);
+      absl::Status status = Decompress(stored, raw_size, planes.data(), context);
+      if (status.ok()) ByteUnshuffle(planes.data(), width, raw_size / width, out);
+      return status;
+    }
+    default:
+      return absl::DataLossError(absl::StrCat(context, ": unknown compression ", compression));
+  }
 }
 
 }  // namespace cairn

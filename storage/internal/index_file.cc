@@ -135,7 +135,8 @@ class IndexValidator {
     if (array.chunk_rows() == 0)
       return Corrupt(file_, absl::StrCat("zero chunk rows at ", Where()));
     if (array.compression() != format::COMPRESSION_NONE &&
-        array.compression() != format::COMPRESSION_ZSTD) {
+        array.compression() != format::COMPRESSION_ZSTD &&
+        (array.compression() != format::COMPRESSION_ZSTD_SHUFFLED || index_.format_version() < 2)) {
       return Corrupt(file_, absl::StrCat("unknown compression at ", Where()));
     }
     for (const format::Shard& shard : array.shards()) {
@@ -215,9 +216,10 @@ absl::Status ValidateDictKey(absl::string_view key, const KeyPath& path) {
 }
 
 absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string& file) {
-  if (index.format_version() != kTreeFormatVersion) {
-    return Corrupt(file, absl::StrCat("format version ", index.format_version(),
-                                      " in the index differs from its header"));
+  if (index.format_version() < kFirstTreeFormatVersion ||
+      index.format_version() > kTreeFormatVersion) {
+    return Corrupt(
+        file, absl::StrCat("unknown format version ", index.format_version(), " in the index"));
   }
   if (index.layout() != format::LAYOUT_AGGREGATED && index.layout() != format::LAYOUT_PER_LEAF) {
     return Corrupt(file, "unknown layout");
@@ -253,7 +255,7 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format
   }
   std::string contents(kIndexHeaderSize, '\0');
   std::memcpy(&contents[0], kMagic, sizeof(kMagic));
-  PutU32(&contents[8], kTreeFormatVersion);
+  PutU32(&contents[8], index.format_version());
   PutU32(&contents[12], 0);  // flags, reserved
   PutU64(&contents[16], payload.size());
   PutU64(&contents[24], Checksum64(payload));
@@ -309,6 +311,10 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const
   coded.SetRecursionLimit(kProtoRecursionLimit);
   if (!parsed->index->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     return Corrupt(path, "the payload does not parse");
+  }
+  if (parsed->index->format_version() != version) {
+    return Corrupt(path, absl::StrCat("format version ", parsed->index->format_version(),
+                                      " in the index differs from its header's ", version));
   }
   CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(*parsed->index, path));
   return parsed;

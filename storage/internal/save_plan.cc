@@ -116,6 +116,12 @@ class Planner {
       return Invalid(path, absl::StrCat("zstd level ", level, " is outside [", kMinZstdLevel, ", ",
                                         kMaxZstdLevel, "]"));
     }
+    const bool shuffle =
+        compress && custom.byte_shuffle.value_or(options_.byte_shuffle) && DTypeSize(stored) > 1;
+    const format::Compression compression =
+        !compress ? format::COMPRESSION_NONE
+                  : (shuffle ? format::COMPRESSION_ZSTD_SHUFFLED : format::COMPRESSION_ZSTD);
+    if (shuffle) plan_->index.set_format_version(kTreeFormatVersion);
     const uint64_t chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
     if (chunk_bytes == 0) return Invalid(path, "chunk size must be positive");
     const uint64_t row_bytes = RowElements(array.shape()) * DTypeSize(stored);
@@ -125,14 +131,14 @@ class Planner {
     leaf->set_stored_dtype(static_cast<uint32_t>(stored));
     for (int64_t d : global) leaf->add_global_shape(static_cast<uint64_t>(d));
     leaf->set_chunk_rows(chunk_rows);
-    leaf->set_compression(compress ? format::COMPRESSION_ZSTD : format::COMPRESSION_NONE);
+    leaf->set_compression(compression);
     leaf->set_compression_level(compress ? level : 0);
     format::Shard* shard = leaf->add_shards();
     for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
     for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
     shard->set_process_index(static_cast<uint32_t>(process_index_));
-    plan_->pieces.push_back(
-        ArrayPiece{path.ToString(), &array, leaf, shard, stored, compress, level, chunk_rows});
+    plan_->pieces.push_back(ArrayPiece{path.ToString(), &array, leaf, shard, stored, compress,
+                                       compression, level, chunk_rows});
     return absl::OkStatus();
   }
 
@@ -148,7 +154,9 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
                                                    int process_index, int process_count) {
   auto plan = std::make_unique<SavePlan>();
   format::TreeIndex& index = plan->index;
-  index.set_format_version(kTreeFormatVersion);
+  // The oldest version that holds what is saved, so that older readers load what they can;
+  // raised to the newest by the first array that needs it.
+  index.set_format_version(kFirstTreeFormatVersion);
   index.set_writer("cairn " CAIRN_VERSION);
   index.set_process_count(static_cast<uint32_t>(process_count));
   index.set_layout(options.layout == StoreLayout::kPerLeaf ? format::LAYOUT_PER_LEAF
