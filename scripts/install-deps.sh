@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages cairn needs to build, test, benchmark and fuzz, when any is missing.
-# Safe to run again: with everything present it only asks dpkg and returns.
+# Safe to run again: with everything present it only asks dpkg and returns. Further packages
+# given as arguments are installed alike (scripts/bench-suite.sh passes the peers' packages).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libxxhash-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
+  "$@"
 )
 
 missing=()

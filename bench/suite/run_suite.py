@@ -1,0 +1,228 @@
+"""The comparison suite: cairn against raw write()/read() of the same bytes, torch.save/load,
+numpy.savez/load and h5py, on the same states, the same file system, in one run.
+
+It starts two workers, suite_worker (cairn and the raw baseline, in C++) and peer_worker.py
+(the peers), has the C++ one build the states from a seed and export them, then interleaves the
+libraries run by run (the order rotates, so no library always meets another's writeback) and
+prints the medians: one table of operations, and how cost grows with bytes and with leaves.
+A JSON and a CSV copy, and the tables as Markdown, go to --out.
+
+Usage (scripts/bench-suite.sh builds the worker and installs the peers first):
+  python3 bench/suite/run_suite.py --worker build-bench/bench/suite_worker [--runs 5] ...
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import suite_report  # noqa: E402
+from suite_cache import PageCache  # noqa: E402
+from suite_worker_client import Worker  # noqa: E402
+
+PEERS = ("torch", "numpy", "h5py")
+LIBS = ("cairn", "raw") + PEERS
+COMPRESSING = ("cairn", "raw", "numpy", "h5py")  # raw: the same bytes, uncompressed
+EXTENSIONS = {"cairn": "", "raw": ".bin", "torch": ".pt", "numpy": ".npz", "h5py": ".h5"}
+MAIN_STATE = "train_f32"
+COMPRESSED_STATE = "weights_bf16"
+PARTIAL_LEAF = "params/layer3/mlp_in"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--worker", required=True, help="the suite_worker binary")
+    parser.add_argument("--dir", default=os.environ.get("CAIRN_BENCH_DIR", "/var/tmp"),
+                        help="file system to save to (default $CAIRN_BENCH_DIR or /var/tmp)")
+    parser.add_argument("--out", default=os.path.join(here, "..", "results"),
+                        help="where suite.json, suite.csv and suite.md go")
+    parser.add_argument("--runs", type=int, default=5, help="runs of the main rows")
+    parser.add_argument("--compressed-runs", type=int, default=3)
+    parser.add_argument("--scale-runs", type=int, default=3)
+    parser.add_argument("--async-saves", type=int, default=6)
+    parser.add_argument("--leaves-mib", type=int, default=256,
+                        help="total size of the states of the leaf-count rows")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
+                        "main,compressed,async,scale")
+    return parser.parse_args()
+
+
+def rotated(libs, run):
+    k = run % len(libs)
+    return libs[k:] + libs[:k]
+
+
+def disk_bytes(path):
+    """Apparent size of a file, or of every file under a directory."""
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(path) for name in names)
+
+
+def remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+class Suite:
+    def __init__(self, args, scratch, workers, cache):
+        self.args = args
+        self.scratch = scratch
+        self.workers = workers  # lib -> Worker
+        self.cache = cache
+        self.results = suite_report.Results()
+
+    def run(self, lib, action, state, path, **extra):
+        answer = self.workers[lib].call(op="run", lib=lib, action=action, state=state,
+                                        path=path, **extra)
+        return answer["seconds"]
+
+    def path(self, lib, tag):
+        return os.path.join(self.scratch, "%s-%s%s" % (lib, tag, EXTENSIONS[lib]))
+
+    def main_rows(self):
+        record = self.results.add
+        for run in range(self.args.runs):
+            for lib in rotated(LIBS, run):
+                path = self.path(lib, run)
+                record("save", lib, self.run(lib, "save", MAIN_STATE, path))
+                record("load_warm", lib, self.run(lib, "load", MAIN_STATE, path))
+                record("partial_warm", lib,
+                       self.run(lib, "partial", MAIN_STATE, path, leaf=PARTIAL_LEAF))
+                if self.cache.works:
+                    self.cache.evict(path)
+                    record("load_cold", lib, self.run(lib, "load", MAIN_STATE, path))
+                    self.cache.evict(path)
+                    record("partial_cold", lib,
+                           self.run(lib, "partial", MAIN_STATE, path, leaf=PARTIAL_LEAF))
+                if run == 0:
+                    record("size", lib, disk_bytes(path))
+                remove(path)
+            print("  main rows: run %d of %d done" % (run + 1, self.args.runs), flush=True)
+
+    def compressed_rows(self):
+        record = self.results.add
+        for run in range(self.args.compressed_runs):
+            for lib in rotated(COMPRESSING, run):
+                path = self.path(lib, "z%d" % run)
+                compress = lib != "raw"
+                record("save_z", lib,
+                       self.run(lib, "save", COMPRESSED_STATE, path, compress=compress))
+                record("load_z", lib, self.run(lib, "load", COMPRESSED_STATE, path))
+                if run == 0:
+                    record("size_z", lib, disk_bytes(path))
+                remove(path)
+            print("  compressed rows: run %d of %d done" % (run + 1, self.args.compressed_runs),
+                  flush=True)
+
+    def async_row(self):
+        root = os.path.join(self.scratch, "async")
+        answer = self.workers["cairn"].call(op="async", state=MAIN_STATE, path=root,
+                                            saves=self.args.async_saves)
+        remove(root)
+        self.results.add("async", "cairn", answer["steady"])
+        self.results.add("async_first", "cairn", answer["first"])
+        self.results.add("async", "raw", answer["memcpy"])
+        for peer in PEERS:  # they have no async save: the loop waits for the whole save
+            for seconds in self.results.samples("save", peer):
+                self.results.add("async", peer, seconds)
+
+    def scale_rows(self):
+        configs = [("bytes", mib, 100) for mib in (1, 10, 100, 1000)]
+        configs += [("leaves", self.args.leaves_mib, n) for n in (10, 100, 1000, 100000)]
+        worker = self.workers["cairn"]
+        for kind, mib, leaves in configs:
+            state = worker.call(op="uniform", mib=mib, leaves=leaves)
+            key = "%s:%d:%d" % (kind, mib, leaves)
+            for run in range(self.args.scale_runs):
+                for lib in rotated(("cairn", "raw"), run):
+                    path = self.path(lib, "scale%d" % run)
+                    self.results.add("save@" + key, lib,
+                                     self.run(lib, "save", state["name"], path))
+                    self.results.add("load@" + key, lib,
+                                     self.run(lib, "load", state["name"], path))
+                    remove(path)
+            worker.call(op="drop", state=state["name"])
+            print("  scale: %d MiB in %d leaves done" % (mib, leaves), flush=True)
+
+
+def machine(args, versions, cache):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    fstype = subprocess.run(["stat", "-f", "-c", "%T", args.dir], capture_output=True,
+                            text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)),
+                             "describe", "--always", "--dirty"], capture_output=True,
+                            text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(), "file_system": "%s (%s)" % (args.dir, fstype),
+        "cold_cache": cache.description, "cairn_commit": commit or "unknown",
+        "versions": versions,
+        "runs": {"main": args.runs, "compressed": args.compressed_runs,
+                 "scale": args.scale_runs, "async_saves": args.async_saves},
+    }
+
+
+def main():
+    args = parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    os.makedirs(args.dir, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="cairn-suite-", dir=args.dir)
+    # Both workers get every large allocation as a fresh mapping (suite_worker sets the same
+    # with mallopt): loads pay the page faults of a process that has just started.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(256 << 10))
+    here = os.path.dirname(os.path.abspath(__file__))
+    cpp = Worker([args.worker], env)
+    peers = Worker([sys.executable, os.path.join(here, "peer_worker.py")], env)
+    try:
+        print("building the states (seed 1) in %s" % scratch, flush=True)
+        export_dir = os.path.join(scratch, "export")
+        os.mkdir(export_dir)
+        states = cpp.call(op="prepare", seed=1, export_dir=export_dir)
+        versions = peers.call(op="prepare", export_dir=export_dir,
+                              states=[MAIN_STATE, COMPRESSED_STATE])["versions"]
+        shutil.rmtree(export_dir)  # the peers hold the states in memory now
+        cache = PageCache(scratch)
+        print("cold cache: %s" % cache.description, flush=True)
+        workers = {lib: cpp if lib in ("cairn", "raw") else peers for lib in LIBS}
+        suite = Suite(args, scratch, workers, cache)
+        if "main" not in skip:
+            suite.main_rows()
+        if "compressed" not in skip:
+            suite.compressed_rows()
+        if "async" not in skip:
+            suite.async_row()
+        if "scale" not in skip:
+            suite.scale_rows()
+        report = suite_report.Report(suite.results, states, machine(args, versions, cache),
+                                     PEERS, PARTIAL_LEAF)
+        print()
+        print(report.markdown())
+        report.write(args.out)
+        print("written: %s/suite.{md,json,csv}" % os.path.abspath(args.out))
+    finally:
+        cpp.close()
+        peers.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The suite's samples and what is printed of them: medians, ratios, the targets, and the
+Markdown, JSON and CSV copies."""
+
+import csv
+import json
+import os
+import statistics
+
+# key, label, unit; {leaf} and the states' sizes are filled in.
+MAIN_ROWS = [
+    ("save", "save, durable", "s"),
+    ("load_warm", "load into fresh memory, warm cache", "s"),
+    ("load_cold", "load into fresh memory, cold cache", "s"),
+    ("partial_warm", "load one array ({leaf}), warm cache", "s"),
+    ("partial_cold", "load one array ({leaf}), cold cache", "s"),
+    ("async", "async save, time the loop blocks (raw: memcpy of the state; peers: their save)",
+     "s"),
+    ("save_z", "save compressed, durable, bf16 weights (raw: uncompressed)", "s"),
+    ("load_z", "load compressed, warm cache (raw: uncompressed)", "s"),
+    ("size", "size on disk, float32 state", "bytes"),
+    ("size_z", "size on disk, bf16 weights compressed (raw: uncompressed)", "bytes"),
+]
+# cairn / raw must stay at or under these.
+RAW_TARGETS = {"save": 1.10, "load_warm": 1.10, "async": 1.20}
+LEAF_TARGET = 2.0  # save of 100,000 leaves over save of 100 leaves of the same bytes
+
+
+class Results:
+    def __init__(self):
+        self._samples = {}  # (row, column) -> [values]
+
+    def add(self, row, column, value):
+        self._samples.setdefault((row, column), []).append(value)
+
+    def samples(self, row, column):
+        return list(self._samples.get((row, column), []))
+
+    def median(self, row, column):
+        values = self._samples.get((row, column))
+        return statistics.median(values) if values else None
+
+    def items(self):
+        return sorted(self._samples.items())
+
+
+def seconds_text(value):
+    if value is None:
+        return "-"
+    if value < 1e-3:
+        return "%.0f us" % (value * 1e6)
+    if value < 1:
+        return "%.1f ms" % (value * 1e3) if value < 0.1 else "%.0f ms" % (value * 1e3)
+    return "%.2f s" % value
+
+
+def bytes_text(value):
+    return "-" if value is None else "%.2f MiB" % (value / 2**20)
+
+
+def ratio_text(value):
+    return "-" if value is None else "%.2f" % value
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+class Report:
+    def __init__(self, results, states, machine, peers, leaf):
+        self.results = results
+        self.states = states
+        self.machine = machine
+        self.peers = peers
+        self.leaf = leaf
+        self.main = self._main_table()
+        self.scale_bytes, self.scale_leaves, self.leaf_overhead = self._scale_tables()
+
+    def _main_table(self):
+        rows = []
+        r = self.results
+        for key, label, unit in MAIN_ROWS:
+            cells = {col: r.median(key, col) for col in ("cairn", "raw") + self.peers}
+            if all(v is None for v in cells.values()):
+                continue
+            peer_values = [cells[p] for p in self.peers if cells[p] is not None]
+            best = min(peer_values) if peer_values else None
+            vs_best = ratio(cells["cairn"], best)
+            vs_raw = ratio(cells["cairn"], cells["raw"])
+            met = vs_best is None or vs_best <= 1.0
+            if key in RAW_TARGETS:
+                met = met and vs_raw is not None and vs_raw <= RAW_TARGETS[key]
+            rows.append({"row": key, "label": label.format(leaf=self.leaf), "unit": unit,
+                         "cells": cells, "runs": len(r.samples(key, "cairn")),
+                         "cairn_vs_best_peer": vs_best, "cairn_vs_raw": vs_raw,
+                         "target": self._target_text(key), "met": met})
+        return rows
+
+    @staticmethod
+    def _target_text(key):
+        parts = ["<= best peer"]
+        if key in RAW_TARGETS:
+            parts.append("<= %.2fx %s" % (RAW_TARGETS[key], "memcpy" if key == "async" else "raw"))
+        return ", ".join(parts)
+
+    def _scale_tables(self):
+        by_bytes, by_leaves = [], []
+        for (row, column), _ in self.results.items():
+            if not row.startswith("save@") or column != "cairn":
+                continue
+            kind, mib, leaves = row.split("@", 1)[1].split(":")
+            key = row.split("@", 1)[1]
+            entry = {"mib": int(mib), "leaves": int(leaves)}
+            for action in ("save", "load"):
+                for col in ("cairn", "raw"):
+                    entry["%s_%s" % (action, col)] = self.results.median(
+                        "%s@%s" % (action, key), col)
+                entry["%s_vs_raw" % action] = ratio(entry[action + "_cairn"],
+                                                    entry[action + "_raw"])
+            (by_bytes if kind == "bytes" else by_leaves).append(entry)
+        by_bytes.sort(key=lambda e: e["mib"])
+        by_leaves.sort(key=lambda e: e["leaves"])
+        base = next((e for e in by_leaves if e["leaves"] == 100), None)
+        for e in by_leaves:
+            e["save_vs_100_leaves"] = ratio(e["save_cairn"], base and base["save_cairn"])
+        most = by_leaves[-1] if by_leaves else None
+        overhead = most and most["save_vs_100_leaves"]
+        return by_bytes, by_leaves, overhead
+
+    def _header(self):
+        m = self.machine
+        v = m["versions"]
+        lines = [
+            "Measured %s on %s, %d cores, %.0f GiB, Linux %s; files on %s; cold cache: %s." %
+            (m["date"], m["cpu"], m["cores"], m["memory_gib"], m["kernel"], m["file_system"],
+             m["cold_cache"]),
+            "cairn %s (Release); raw: write() + fsync, read() into per-leaf buffers, one thread; "
+            "Python %s, torch %s, numpy %s, h5py %s (HDF5 %s)." %
+            (m["cairn_commit"], v["python"], v["torch"], v["numpy"], v["h5py"], v["hdf5"]),
+        ]
+        for name, s in sorted(self.states.items()):
+            lines.append("State `%s`: %d arrays, %.1f MiB." % (name, s["leaves"],
+                                                               s["bytes"] / 2**20))
+        lines.append("Each cell is the median of %d runs (%d for the compressed rows, %d for "
+                     "scale); the libraries take turns within a run, in rotating order." %
+                     (m["runs"]["main"], m["runs"]["compressed"], m["runs"]["scale"]))
+        return lines
+
+    def markdown(self):
+        out = self._header() + [""]
+        cols = ("cairn", "raw") + self.peers
+        out.append("| operation | " + " | ".join(cols) +
+                   " | cairn / best peer | cairn / raw | target | met |")
+        out.append("|---" * (len(cols) + 5) + "|")
+        for row in self.main:
+            fmt = bytes_text if row["unit"] == "bytes" else seconds_text
+            out.append("| %s | %s | %s | %s | %s | %s |" % (
+                row["label"], " | ".join(fmt(row["cells"][c]) for c in cols),
+                ratio_text(row["cairn_vs_best_peer"]), ratio_text(row["cairn_vs_raw"]),
+                row["target"], "yes" if row["met"] else "**no**"))
+        first = self.results.median("async_first", "cairn")
+        if first is not None:
+            out.append("")
+            out.append("The first async save also maps its staging memory: %s; the row shows "
+                       "the later ones." % seconds_text(first))
+        if self.scale_bytes:
+            out += ["", "How cost grows with bytes (float32 states of 100 equal leaves):", ""]
+            out += self._scale_markdown(self.scale_bytes, False)
+        if self.scale_leaves:
+            out += ["", "How cost grows with leaves (%d MiB in all):" %
+                    self.scale_leaves[0]["mib"], ""]
+            out += self._scale_markdown(self.scale_leaves, True)
+            out.append("")
+            out.append("Save of %d leaves over save of 100 leaves: %s (target <= %.1f)." %
+                       (self.scale_leaves[-1]["leaves"], ratio_text(self.leaf_overhead),
+                        LEAF_TARGET))
+        return "\n".join(out)
+
+    @staticmethod
+    def _scale_markdown(entries, by_leaves):
+        head = "| %s | cairn save | raw save | cairn / raw | cairn load | raw load | cairn / raw |" % (
+            "leaves" if by_leaves else "state")
+        extra = " save / save of 100 leaves |" if by_leaves else ""
+        lines = [head + extra, "|---" * (7 + (1 if by_leaves else 0)) + "|"]
+        for e in entries:
+            name = "{:,}".format(e["leaves"]) if by_leaves else "%d MiB" % e["mib"]
+            line = "| %s | %s | %s | %s | %s | %s | %s |" % (
+                name, seconds_text(e["save_cairn"]), seconds_text(e["save_raw"]),
+                ratio_text(e["save_vs_raw"]), seconds_text(e["load_cairn"]),
+                seconds_text(e["load_raw"]), ratio_text(e["load_vs_raw"]))
+            if by_leaves:
+                line += " %s |" % ratio_text(e["save_vs_100_leaves"])
+            lines.append(line)
+        return lines
+
+    def write(self, out_dir):
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "suite.md"), "w") as f:
+            f.write(self.markdown() + "\n")
+        document = {
+            "machine": self.machine, "states": self.states, "partial_leaf": self.leaf,
+            "main": self.main, "scale_bytes": self.scale_bytes,
+            "scale_leaves": self.scale_leaves, "leaf_overhead": self.leaf_overhead,
+            "samples": [{"row": row, "column": col, "values": values}
+                        for (row, col), values in self.results.items()],
+        }
+        with open(os.path.join(out_dir, "suite.json"), "w") as f:
+            json.dump(document, f, indent=1)
+            f.write("\n")
+        with open(os.path.join(out_dir, "suite.csv"), "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["row", "column", "unit", "median", "runs", "min", "max"])
+            for (row, col), values in self.results.items():
+                unit = "bytes" if row.startswith("size") else "s"
+                writer.writerow([row, col, unit, statistics.median(values), len(values),
+                                 min(values), max(values)])
