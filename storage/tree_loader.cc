@@ -71,8 +71,9 @@ class TreeLoader {
     CAIRN_ASSIGN_OR_RETURN(parsed_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
     files_ = std::make_unique<DataFiles>(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
     CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, parsed_->index->root(), KeyPath()));
-    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, reads_.size(), parallelism_, [&](size_t i) {
-      return ExecuteChunkRead(reads_[i], *files_);
+    const std::vector<std::pair<size_t, size_t>> runs = GroupChunkReads(reads_);
+    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, runs.size(), parallelism_, [&](size_t i) {
+      return ExecuteChunkReads(&reads_[runs[i].first], runs[i].second - runs[i].first, *files_);
     }));
     return result;
   }
@@ -389,7 +390,7 @@ class TreeLoader {
     std::vector<ChunkRead> reads;
     bool covered;
     PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), &reads, &covered);
-    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkRead(read, *files_));
+    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkReads(&read, 1, *files_));
     return one;
   }
 

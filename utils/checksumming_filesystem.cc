@@ -29,6 +29,9 @@ class ChecksummingFilesystem::File final : public WritableFile {
     return inner_->WriteAt(offset, data);
   }
   absl::Status Sync() override { return inner_->Sync(); }
+  void StartWriteback(uint64_t offset, uint64_t size) override {
+    inner_->StartWriteback(offset, size);
+  }
   absl::Status Close() override {
     CAIRN_RETURN_IF_ERROR(inner_->Close());
     if (!out_of_order_.load(std::memory_order_relaxed)) {

@@ -23,6 +23,9 @@ class CountingFile final : public WritableFile {
     return absl::OkStatus();
   }
   absl::Status Sync() override { return inner_->Sync(); }
+  void StartWriteback(uint64_t offset, uint64_t size) override {
+    inner_->StartWriteback(offset, size);
+  }
   absl::Status Close() override { return inner_->Close(); }
   const std::string& path() const override { return inner_->path(); }
 

@@ -34,6 +34,10 @@ class FaultInjectionFilesystem::Writable final : public WritableFile {
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kSync, path()));
     return inner_->Sync();
   }
+  // Not a fault point: a hint that fails reports nothing, and the Sync after it is one.
+  void StartWriteback(uint64_t offset, uint64_t size) override {
+    inner_->StartWriteback(offset, size);
+  }
 
   absl::Status Close() override {
     absl::Status injected = fs_->Check(FaultOp::kClose, path());

@@ -49,6 +49,10 @@ class WritableFile {
   virtual absl::Status WriteAt(uint64_t offset, absl::string_view data) = 0;
   // Makes everything written so far durable (fsync). Only synced data survives a power loss.
   virtual absl::Status Sync() = 0;
+  // Asks for [offset, offset + size) to start going to the device now, without waiting for it,
+  // so that the device works while the writer goes on and a later Sync has less left to wait
+  // for. A hint: it makes nothing durable, and files that cannot take it ignore it.
+  virtual void StartWriteback(uint64_t /*offset*/, uint64_t /*size*/) {}
   // Closes the file; further calls fail. The destructor closes without reporting errors.
   virtual absl::Status Close() = 0;
 

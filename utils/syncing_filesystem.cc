@@ -22,6 +22,9 @@ class SyncOnCloseFile final : public WritableFile {
     return inner_->WriteAt(offset, data);
   }
   absl::Status Sync() override { return inner_->Sync(); }
+  void StartWriteback(uint64_t offset, uint64_t size) override {
+    inner_->StartWriteback(offset, size);
+  }
   absl::Status Close() override {
     closed_ = true;
     absl::Status synced = inner_->Sync();

@@ -165,8 +165,8 @@ def machine(args, versions, cache):
                 break
     with open("/proc/meminfo") as f:
         mem_kib = int(f.readline().split()[1])
-    fstype = subprocess.run(["stat", "-f", "-c", "%T", args.dir], capture_output=True,
-                            text=True).stdout.strip()
+    fstype = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", args.dir],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
     commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)),
                              "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()

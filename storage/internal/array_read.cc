@@ -109,54 +109,81 @@ absl::Status DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& orig
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
                     const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered) {
   const Box region{origin, destination.shape()};
+  const DType stored = static_cast<DType>(leaf.stored_dtype());
+  const uint64_t row_bytes = RowElements(destination.shape()) * DTypeSize(stored);
   uint64_t covered = 0;
   for (const format::Shard& shard : leaf.shards()) {
     Box piece;
     if (!Intersect(Box{ToShape(shard.origin()), ToShape(shard.shape())}, region, &piece)) continue;
     covered += Volume(piece.extent);
     for (int c = 0; c < shard.chunks_size(); ++c) {
+      const Box chunk_box = ChunkBox(leaf, shard, c);
       Box part;
-      if (!Intersect(ChunkBox(leaf, shard, c), region, &part)) continue;
-      reads->push_back(ChunkRead{&leaf, &shard, c, destination, origin, path});
+      if (!Intersect(chunk_box, region, &part)) continue;
+      // Whole and contiguous in the destination: needed whole, with the destination's rows
+      // being the chunk's rows.
+      bool whole = stored == destination.dtype() && part.extent == chunk_box.extent;
+      for (size_t d = 1; whole && d < part.extent.size(); ++d) {
+        whole = destination.shape()[d] == part.extent[d];
+      }
+      int64_t place_offset = -1;
+      if (whole) {
+        place_offset =
+            part.origin.empty()
+                ? 0
+                : static_cast<int64_t>(static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
+                                       row_bytes);
+      }
+      reads->push_back(ChunkRead{&leaf, &shard, c, destination, origin, path, place_offset});
     }
   }
   *fully_covered = leaf.shards_size() == 1 && covered == Volume(region.extent);
 }
 
+namespace {
+
+// Chunks below this are read together with their neighbours, in runs of up to kMaxRunBytes
+// (the save packs chunks below 1 MiB in groups of about 4 MiB).
+constexpr uint64_t kSmallChunkRead = uint64_t{1} << 20;
+constexpr uint64_t kMaxRunBytes = uint64_t{4} << 20;
+// Alignment padding between packed chunks is at most 63 bytes; anything near that is read over.
+constexpr uint64_t kMaxGapBytes = 4096;
+
+bool Joinable(const ChunkRead& read) {
+  return read.place_offset >= 0 && read.leaf->compression() == format::COMPRESSION_NONE &&
+         read.shard->chunks(read.chunk).stored_size() < kSmallChunkRead;
+}
+
+const format::Chunk& ChunkOf(const ChunkRead& read) { return read.shard->chunks(read.chunk); }
+
+char* Place(const ChunkRead& read) {
+  return static_cast<char*>(read.destination.mutable_data()) + read.place_offset;
+}
+
+// Says which file and array a failed decode was of (built only then: loads decode many chunks).
+absl::Status InContext(const absl::Status& status, const ReadableFile& file,
+                       const ChunkRead& read) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(file.path(), " (", read.path, "): ", status.message()));
+}
+
 absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
   const format::ArrayLeaf& leaf = *read.leaf;
-  const format::Chunk& chunk = read.shard->chunks(read.chunk);
+  const format::Chunk& chunk = ChunkOf(read);
   CAIRN_ASSIGN_OR_RETURN(const ReadableFile* file, files.Get(chunk.file()));
-  const std::string context = absl::StrCat(file->path(), " (", read.path, ")");
   const DType stored = static_cast<DType>(leaf.stored_dtype());
+  const size_t width = DTypeSize(stored);
   const Array& dst = read.destination;
   const Box chunk_box = ChunkBox(leaf, *read.shard, read.chunk);
-  const Box region{read.region_origin, dst.shape()};
-  Box part;
-  Intersect(chunk_box, region, &part);  // non-empty: the read was planned for it
-  const uint64_t raw_size = Volume(chunk_box.extent) * DTypeSize(stored);
-
-  // The chunk lands whole and contiguous in the destination when it is needed whole and the
-  // destination's rows are the chunk's rows: then it is decoded straight into place (read
-  // into place, when uncompressed).
-  bool whole = stored == dst.dtype() && part.extent == chunk_box.extent;
-  for (size_t d = 1; whole && d < part.extent.size(); ++d) {
-    whole = dst.shape()[d] == part.extent[d];
-  }
-  char* place = nullptr;
-  if (whole) {
-    uint64_t offset_elements = 0;
-    if (!part.origin.empty()) {
-      offset_elements = static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
-                        (Volume(dst.shape()) / static_cast<uint64_t>(dst.shape()[0]));
-    }
-    place = static_cast<char*>(dst.mutable_data()) + offset_elements * DTypeSize(stored);
-  }
+  const uint64_t raw_size = Volume(chunk_box.extent) * width;
   const format::Compression compression = leaf.compression();
+  char* place = read.place_offset >= 0 ? Place(read) : nullptr;
   if (place != nullptr && compression == format::COMPRESSION_NONE) {
     CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, place));
-    return DecodeChunk(absl::string_view(place, raw_size), compression, DTypeSize(stored),
-                       chunk.checksum(), raw_size, place, context);
+    return InContext(DecodeChunk(absl::string_view(place, raw_size), compression, width,
+                                 chunk.checksum(), raw_size, place),
+                     *file, read);
   }
 
   ScratchBuffer stored_bytes(ScratchUse::kStored, chunk.stored_size());
@@ -171,10 +198,14 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
       raw = decoded->data();
     }
   }
-  CAIRN_RETURN_IF_ERROR(DecodeChunk(absl::string_view(stored_bytes.data(), chunk.stored_size()),
-                                    compression, DTypeSize(stored), chunk.checksum(), raw_size, raw,
-                                    context));
+  CAIRN_RETURN_IF_ERROR(
+      InContext(DecodeChunk(absl::string_view(stored_bytes.data(), chunk.stored_size()),
+                            compression, width, chunk.checksum(), raw_size, raw),
+                *file, read));
   if (place != nullptr) return absl::OkStatus();
+  const Box region{read.region_origin, dst.shape()};
+  Box part;
+  Intersect(chunk_box, region, &part);  // non-empty: the read was planned for it
   Shape src_origin(part.origin.size()), dst_origin(part.origin.size());
   for (size_t d = 0; d < part.origin.size(); ++d) {
     src_origin[d] = part.origin[d] - chunk_box.origin[d];
@@ -182,6 +213,54 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
   }
   CopyBox(BoxView{raw, stored, chunk_box.extent, src_origin},
           BoxView{dst.mutable_data(), dst.dtype(), dst.shape(), dst_origin}, part.extent);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::pair<size_t, size_t>> GroupChunkReads(const std::vector<ChunkRead>& reads) {
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t i = 0; i < reads.size();) {
+    size_t last = i + 1;
+    if (Joinable(reads[i])) {
+      const format::Chunk& first = ChunkOf(reads[i]);
+      uint64_t end = first.offset() + first.stored_size();
+      while (last < reads.size() && Joinable(reads[last])) {
+        const format::Chunk& next = ChunkOf(reads[last]);
+        if (next.file() != first.file() || next.offset() < end ||
+            next.offset() - end > kMaxGapBytes ||
+            next.offset() + next.stored_size() - first.offset() > kMaxRunBytes) {
+          break;
+        }
+        end = next.offset() + next.stored_size();
+        ++last;
+      }
+    }
+    runs.emplace_back(i, last);
+    i = last;
+  }
+  return runs;
+}
+
+absl::Status ExecuteChunkReads(const ChunkRead* reads, size_t count, DataFiles& files) {
+  if (count == 1) return ExecuteChunkRead(reads[0], files);
+  const format::Chunk& first = ChunkOf(reads[0]);
+  const format::Chunk& last = ChunkOf(reads[count - 1]);
+  const uint64_t begin = first.offset();
+  const uint64_t span = last.offset() + last.stored_size() - begin;
+  CAIRN_ASSIGN_OR_RETURN(const ReadableFile* file, files.Get(first.file()));
+  ScratchBuffer run(ScratchUse::kStored, span);
+  CAIRN_RETURN_IF_ERROR(ReadFully(*file, begin, span, run.data()));
+  for (size_t i = 0; i < count; ++i) {
+    const ChunkRead& read = reads[i];
+    const format::Chunk& chunk = ChunkOf(read);
+    CAIRN_RETURN_IF_ERROR(InContext(
+        DecodeChunk(absl::string_view(run.data() + (chunk.offset() - begin), chunk.stored_size()),
+                    format::COMPRESSION_NONE,
+                    DTypeSize(static_cast<DType>(read.leaf->stored_dtype())), chunk.checksum(),
+                    chunk.stored_size(), Place(read)),
+        *file, read));
+  }
   return absl::OkStatus();
 }
 

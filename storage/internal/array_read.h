@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -44,6 +45,9 @@ struct ChunkRead {
   Array destination;    // shares the result's memory
   Shape region_origin;  // where the destination starts in the global array
   std::string path;     // key path, for messages
+  // The byte offset in the destination where the chunk lands whole and contiguous, so that it
+  // is decoded (or read) straight into place; -1 when it must be copied in part.
+  int64_t place_offset = -1;
 };
 
 // Appends to `reads` every chunk read that fills `destination`, which holds the region of the
@@ -52,8 +56,13 @@ struct ChunkRead {
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
                     const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered);
 
-// Reads, verifies and places one chunk.
-absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files);
+// Splits `reads` into runs to execute together, as [first, last) index ranges in order: a run of
+// several is small uncompressed chunks read into place that lie next to each other in one file
+// (the save packs small chunks so), read with one call instead of one each.
+std::vector<std::pair<size_t, size_t>> GroupChunkReads(const std::vector<ChunkRead>& reads);
+
+// Reads, verifies and places the chunks of one run (of GroupChunkReads, or a single read).
+absl::Status ExecuteChunkReads(const ChunkRead* reads, size_t count, DataFiles& files);
 
 }  // namespace cairn
 

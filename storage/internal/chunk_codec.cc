@@ -27,12 +27,11 @@ ZstdContexts& ThreadContexts() {
   return contexts;
 }
 
-absl::Status Decompress(absl::string_view stored, uint64_t raw_size, char* out,
-                        const std::string& context) {
+absl::Status Decompress(absl::string_view stored, uint64_t raw_size, char* out) {
   const unsigned long long declared = ZSTD_getFrameContentSize(stored.data(), stored.size());
   if (declared != raw_size) {
     return absl::DataLossError(
-        absl::StrCat(context, ": compressed chunk declares ",
+        absl::StrCat("compressed chunk declares ",
                      declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR
                          ? std::string("no valid size")
                          : absl::StrCat(declared, " bytes"),
@@ -42,7 +41,7 @@ absl::Status Decompress(absl::string_view stored, uint64_t raw_size, char* out,
       ZSTD_decompressDCtx(ThreadContexts().decompress, out, raw_size, stored.data(), stored.size());
   if (ZSTD_isError(size) || size != raw_size) {
     return absl::DataLossError(
-        absl::StrCat(context, ": compressed chunk does not decode: ",
+        absl::StrCat("compressed chunk does not decode: ",
                      ZSTD_isError(size) ? ZSTD_getErrorName(size) : "short output"));
   }
   return absl::OkStatus();
@@ -89,30 +88,29 @@ absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType sto
 }
 
 absl::Status DecodeChunk(absl::string_view stored, format::Compression compression, size_t width,
-                         uint64_t checksum, uint64_t raw_size, char* out,
-                         const std::string& context) {
+                         uint64_t checksum, uint64_t raw_size, char* out) {
   if (Checksum64(stored) != checksum) {
-    return absl::DataLossError(absl::StrCat(context, ": checksum mismatch in a chunk of ",
-                                            stored.size(), " bytes; the data file is corrupt"));
+    return absl::DataLossError(absl::StrCat("checksum mismatch in a chunk of ", stored.size(),
+                                            " bytes; the data file is corrupt"));
   }
   switch (compression) {
     case format::COMPRESSION_NONE:
       if (stored.size() != raw_size) {
         return absl::DataLossError(
-            absl::StrCat(context, ": chunk has ", stored.size(), " bytes, expected ", raw_size));
+            absl::StrCat("chunk has ", stored.size(), " bytes, expected ", raw_size));
       }
       if (out != stored.data()) std::memcpy(out, stored.data(), raw_size);
       return absl::OkStatus();
     case format::COMPRESSION_ZSTD:
-      return Decompress(stored, raw_size, out, context);
+      return Decompress(stored, raw_size, out);
     case format::COMPRESSION_ZSTD_SHUFFLED: {
       ScratchBuffer planes(ScratchUse::kPlanes, raw_size);
-      absl::Status status = Decompress(stored, raw_size, planes.data(), context);
+      absl::Status status = Decompress(stored, raw_size, planes.data());
       if (status.ok()) ByteUnshuffle(planes.data(), width, raw_size / width, out);
       return status;
     }
     default:
-      return absl::DataLossError(absl::StrCat(context, ": unknown compression ", compression));
+      return absl::DataLossError(absl::StrCat("unknown compression ", compression));
   }
 }
 

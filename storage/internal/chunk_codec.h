@@ -33,10 +33,9 @@ absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType sto
 
 // Checks `stored` against `checksum`, then writes the `raw_size` decoded bytes (elements of
 // `width` bytes in the stored dtype, in order) into `out`, which may be `stored` itself when
-// uncompressed. DataLoss naming `context` (file and key path) on any mismatch.
+// uncompressed. DataLoss on any mismatch, for the caller to say which file and array it is.
 absl::Status DecodeChunk(absl::string_view stored, format::Compression compression, size_t width,
-                         uint64_t checksum, uint64_t raw_size, char* out,
-                         const std::string& context);
+                         uint64_t checksum, uint64_t raw_size, char* out);
 
 }  // namespace cairn
 
