@@ -47,21 +47,20 @@ struct ChunkRef {
   format::Chunk* record;
 };
 
-std::vector<ChunkRef> ChunksOf(const ArrayPiece& piece, uint32_t file) {
-  std::vector<ChunkRef> chunks;
+// Appends the chunks of `piece` to `chunks`.
+void AddChunksOf(const ArrayPiece& piece, uint32_t file, std::vector<ChunkRef>* chunks) {
   const Array& array = *piece.array;
   const uint64_t row_elements = RowElements(array.shape());
   const uint64_t n = NumChunks(array.shape(), piece.chunk_rows);
-  chunks.reserve(n);
+  piece.shard->mutable_chunks()->Reserve(static_cast<int>(n));
   for (uint64_t c = 0; c < n; ++c) {
     const RowRange rows = ChunkRowRange(array.shape(), piece.chunk_rows, c);
     const char* src = static_cast<const char*>(array.data()) +
                       rows.begin * row_elements * DTypeSize(array.dtype());
     format::Chunk* record = piece.shard->add_chunks();
     record->set_file(file);
-    chunks.push_back(ChunkRef{&piece, src, rows.size() * row_elements, record});
+    chunks->push_back(ChunkRef{&piece, src, rows.size() * row_elements, record});
   }
-  return chunks;
 }
 
 uint64_t StoredSize(const ChunkRef& chunk) {
@@ -312,10 +311,12 @@ class TreeSaver {
       std::vector<ChunkRef> all;
       if (!plan->pieces.empty()) {
         CAIRN_ASSIGN_OR_RETURN(const uint32_t file, open(absl::StrCat("p", process, ".dat")));
+        size_t count = 0;
         for (const ArrayPiece& piece : plan->pieces) {
-          std::vector<ChunkRef> chunks = ChunksOf(piece, file);
-          all.insert(all.end(), chunks.begin(), chunks.end());
+          count += NumChunks(piece.array->shape(), piece.chunk_rows);
         }
+        all.reserve(count);
+        for (const ArrayPiece& piece : plan->pieces) AddChunksOf(piece, file, &all);
         writers[0]->Plan(all);
       }
     } else {
@@ -324,7 +325,9 @@ class TreeSaver {
         if (NumChunks(piece.array->shape(), piece.chunk_rows) == 0) continue;
         CAIRN_ASSIGN_OR_RETURN(const uint32_t file,
                                open(absl::StrCat("l", i, ".p", process, ".dat")));
-        writers.back()->Plan(ChunksOf(piece, file));
+        std::vector<ChunkRef> chunks;
+        AddChunksOf(piece, file, &chunks);
+        writers.back()->Plan(chunks);
       }
     }
     // Jobs of all files in one parallel loop; then each file is synced once.

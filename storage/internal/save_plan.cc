@@ -21,6 +21,13 @@ absl::Status Invalid(const KeyPath& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("cannot save ", path.ToString(), ": ", what));
 }
 
+size_t CountArrays(const Tree& tree) {
+  if (tree.kind() == Tree::Kind::kArray) return 1;
+  size_t n = 0;
+  for (const Tree& child : tree.children()) n += CountArrays(child);
+  return n;
+}
+
 class Planner {
  public:
   Planner(const StoreSaveOptions& options, int process_index, SavePlan* plan)
@@ -36,6 +43,8 @@ class Planner {
         return absl::OkStatus();
       case Tree::Kind::kDict: {
         format::Dict* dict = out->mutable_dict();
+        dict->mutable_keys()->Reserve(static_cast<int>(tree.size()));
+        dict->mutable_values()->Reserve(static_cast<int>(tree.size()));
         absl::flat_hash_set<absl::string_view> seen;
         for (size_t i = 0; i < tree.size(); ++i) {
           const std::string& key = tree.keys()[i];
@@ -167,6 +176,8 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
     index.set_custom_metadata_json(
         options.custom_metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  // Sized up front: a tree of 100,000 arrays would otherwise regrow (and copy) the list often.
+  plan->pieces.reserve(CountArrays(tree));
   Planner planner(options, process_index, plan.get());
   CAIRN_RETURN_IF_ERROR(planner.Node(tree, KeyPath(), 0, index.mutable_root()));
   return plan;
