@@ -182,7 +182,7 @@ class DataFileWriter {
   // other chunks are still being copied into the page cache, so the final fsync waits for the
   // last few megabytes instead of the whole file.
   absl::Status Written(uint64_t offset, absl::string_view bytes, absl::Status status) {
-    if (status.ok() && sync_) file_->StartWriteback(offset, bytes.size());
+    if (status.ok() && sync_ && !bytes.empty()) file_->StartWriteback(offset, bytes.size());
     return status;
   }
 
