@@ -2,12 +2,13 @@
 # The comparison suite: installs what is missing (cairn's build dependencies, and Debian's
 # Python 3 with numpy, torch and h5py), builds the suite's worker in Release, and runs cairn
 # against raw write()/read(), torch.save, numpy.savez and h5py on the same states.
-# Prints the tables and writes bench/results/suite.{md,json,csv}. Takes about 15 minutes.
+# Prints the tables and writes bench/results/suite.{md,json,csv}. Takes about 14 minutes.
 # Arguments go to bench/suite/run_suite.py (--runs, --dir, --skip, ...; see --help).
 # CAIRN_BENCH_DIR picks the file system to save to (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh python3 python3-numpy python3-torch python3-h5py util-linux
+bash scripts/install-deps.sh python3 python3-numpy python3-torch python3-h5py \
+  util-linux util-linux-extra
 bash scripts/build.sh build-bench -DCMAKE_BUILD_TYPE=Release -DCAIRN_BUILD_TESTS=OFF \
   -DCAIRN_BUILD_EXAMPLES=OFF
 # Debian's interpreter, where the peers' packages are, whatever python3 comes first in PATH.
