@@ -17,14 +17,19 @@ bool IsPlainKey(absl::string_view key) {
 
 }  // namespace
 
+// Built with room for the new entry: copying and then appending would allocate twice.
 KeyPath KeyPath::Child(absl::string_view key) const {
-  KeyPath child = *this;
+  KeyPath child;
+  child.entries_.reserve(entries_.size() + 1);
+  child.entries_ = entries_;
   child.entries_.push_back(Entry{false, std::string(key), 0});
   return child;
 }
 
 KeyPath KeyPath::Child(size_t index) const {
-  KeyPath child = *this;
+  KeyPath child;
+  child.entries_.reserve(entries_.size() + 1);
+  child.entries_ = entries_;
   child.entries_.push_back(Entry{true, std::string(), index});
   return child;
 }

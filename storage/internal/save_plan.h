@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "cairn/storage/index.pb.h"
+#include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/pytree_store.h"
 #include "google/protobuf/arena.h"
 
@@ -30,7 +31,7 @@ struct ArrayPiece {
 struct SavePlan {
   // Owns the index's messages: built in a few blocks and freed at once, where a tree of 100,000
   // leaves would otherwise cost several hundred thousand allocations each way.
-  google::protobuf::Arena arena;
+  google::protobuf::Arena arena{IndexArenaOptions()};
   format::TreeIndex& index = *google::protobuf::Arena::CreateMessage<format::TreeIndex>(&arena);
   std::vector<ArrayPiece> pieces;
 };
