@@ -77,7 +77,7 @@ class DataFileWriter {
   // Lays out `chunks` (all destined for this file). Must precede the writes.
   void Plan(const std::vector<ChunkRef>& chunks) {
     for (const ChunkRef& chunk : chunks) {
-      if (chunk.piece->compress) {
+      if (chunk.piece->compression != format::COMPRESSION_NONE) {
         compressed_.push_back(chunk);
         continue;
       }

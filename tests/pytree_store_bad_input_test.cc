@@ -45,6 +45,15 @@ class BadInputTest : public ::testing::Test {
     data_ = dir_ + "/_cairn_data/p0.dat";
   }
 
+  // Rewrites the version in the index file's header, and the header's checksum to match.
+  void SetHeaderVersion(char version) {
+    std::string index = ReadAll(index_);
+    index[8] = version;  // version field, little-endian
+    const uint64_t header_checksum = Checksum64(index.data(), 32);
+    for (int i = 0; i < 8; ++i) index[32 + i] = static_cast<char>(header_checksum >> (8 * i));
+    WriteAll(index_, index);
+  }
+
   TempDir tmp_;
   std::string dir_, index_, data_;
 };
@@ -122,11 +131,7 @@ TEST_F(BadInputTest, FlippedBitInIndexPayload) {
 }
 
 TEST_F(BadInputTest, NewerFormatVersionIsRefusedWithAnUpgradeHint) {
-  std::string index = ReadAll(index_);
-  index[8] = 7;  // version field, little-endian
-  const uint64_t header_checksum = Checksum64(index.data(), 32);
-  for (int i = 0; i < 8; ++i) index[32 + i] = static_cast<char>(header_checksum >> (8 * i));
-  WriteAll(index_, index);
+  SetHeaderVersion(7);
   absl::StatusOr<Tree> loaded = LoadTree(dir_);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(loaded.status().message(), HasSubstr("format version 7"));
@@ -214,6 +219,26 @@ TEST_F(HostileIndexTest, DictKeyWithSlash) {
   absl::Status status = LoadWith(index);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(status.message(), HasSubstr("not allowed"));
+}
+
+TEST_F(HostileIndexTest, IndexVersionDifferingFromTheHeaderIsDataLoss) {
+  format::TreeIndex index = Index();
+  index.set_format_version(2);
+  ASSERT_TRUE(WriteIndexFile(*Filesystem::Default(), dir_, index, false).ok());
+  SetHeaderVersion(1);
+  absl::Status status = LoadTree(dir_).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("_CAIRN_INDEX"));
+  EXPECT_THAT(status.message(), HasSubstr("differs from its header's 1"));
+}
+
+TEST_F(HostileIndexTest, ShuffledCompressionInAVersion1IndexIsDataLoss) {
+  format::TreeIndex index = Index();
+  ASSERT_EQ(index.format_version(), 1u);
+  Leaf(&index)->set_compression(format::COMPRESSION_ZSTD_SHUFFLED);
+  absl::Status status = LoadWith(index);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("unknown compression at w"));
 }
 
 TEST_F(HostileIndexTest, ChunkCountDisagreesWithTheShape) {

@@ -35,11 +35,13 @@ class State:
         raw = np.fromfile(os.path.join(export_dir, name + ".bin"), dtype=np.uint8)
         self.name = name
         self.leaves = []  # (path, dtype name, numpy array)
+        self.by_path = {}
         for leaf in manifest["leaves"]:
             dtype = "uint16" if leaf["dtype"] == "bfloat16" else leaf["dtype"]
             data = raw[leaf["offset"]:leaf["offset"] + leaf["bytes"]]
-            self.leaves.append((leaf["path"], leaf["dtype"],
-                                data.view(dtype).reshape(leaf["shape"])))
+            array = data.view(dtype).reshape(leaf["shape"])
+            self.leaves.append((leaf["path"], leaf["dtype"], array))
+            self.by_path[leaf["path"]] = array
 
     def nested(self, convert):
         tree = {}
@@ -55,11 +57,11 @@ class State:
         """`loaded` maps each leaf's path to the numpy array a peer read back."""
         if len(loaded) != len(self.leaves):
             raise RuntimeError("loaded %d leaves of %d" % (len(loaded), len(self.leaves)))
-        for path, _, array in self.leaves:
+        for path, _, _ in self.leaves:
             self.check_one(path, loaded[path])
 
     def check_one(self, path, got):
-        want = next(a for p, _, a in self.leaves if p == path)
+        want = self.by_path[path]
         if got.shape != want.shape or not np.array_equal(got.view(want.dtype), want):
             raise RuntimeError("%s read back wrong" % path)
 

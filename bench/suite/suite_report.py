@@ -107,8 +107,8 @@ class Report:
         for (row, column), _ in self.results.items():
             if not row.startswith("save@") or column != "cairn":
                 continue
-            kind, mib, leaves = row.split("@", 1)[1].split(":")
             key = row.split("@", 1)[1]
+            kind, mib, leaves = key.split(":")
             entry = {"mib": int(mib), "leaves": int(leaves)}
             for action in ("save", "load"):
                 for col in ("cairn", "raw"):

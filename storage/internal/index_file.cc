@@ -136,7 +136,8 @@ class IndexValidator {
       return Corrupt(file_, absl::StrCat("zero chunk rows at ", Where()));
     if (array.compression() != format::COMPRESSION_NONE &&
         array.compression() != format::COMPRESSION_ZSTD &&
-        (array.compression() != format::COMPRESSION_ZSTD_SHUFFLED || index_.format_version() < 2)) {
+        (array.compression() != format::COMPRESSION_ZSTD_SHUFFLED ||
+         index_.format_version() < kShuffledFormatVersion)) {
       return Corrupt(file_, absl::StrCat("unknown compression at ", Where()));
     }
     for (const format::Shard& shard : array.shards()) {

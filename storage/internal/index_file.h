@@ -20,6 +20,7 @@ namespace cairn {
 inline constexpr uint32_t kTreeFormatVersion = 2;
 // Version 1 lacks COMPRESSION_ZSTD_SHUFFLED; saves without it are still written as version 1.
 inline constexpr uint32_t kFirstTreeFormatVersion = 1;
+inline constexpr uint32_t kShuffledFormatVersion = 2;
 inline constexpr size_t kIndexHeaderSize = 40;
 
 // Writes the index to `<dir>/_CAIRN_INDEX` through a temporary file and a rename, so that a

@@ -130,7 +130,7 @@ class Planner {
     const format::Compression compression =
         !compress ? format::COMPRESSION_NONE
                   : (shuffle ? format::COMPRESSION_ZSTD_SHUFFLED : format::COMPRESSION_ZSTD);
-    if (shuffle) plan_->index.set_format_version(kTreeFormatVersion);
+    if (shuffle) plan_->index.set_format_version(kShuffledFormatVersion);
     const uint64_t chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
     if (chunk_bytes == 0) return Invalid(path, "chunk size must be positive");
     const uint64_t row_bytes = RowElements(array.shape()) * DTypeSize(stored);
@@ -146,8 +146,8 @@ class Planner {
     for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
     for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
     shard->set_process_index(static_cast<uint32_t>(process_index_));
-    plan_->pieces.push_back(ArrayPiece{path.ToString(), &array, leaf, shard, stored, compress,
-                                       compression, level, chunk_rows});
+    plan_->pieces.push_back(
+        ArrayPiece{path.ToString(), &array, leaf, shard, stored, compression, level, chunk_rows});
     return absl::OkStatus();
   }
 

@@ -22,8 +22,7 @@ struct ArrayPiece {
   format::ArrayLeaf* leaf;  // its record in the index being built
   format::Shard* shard;     // the shard record whose chunks this piece fills
   DType stored_dtype;
-  bool compress;
-  format::Compression compression;  // NONE exactly when !compress
+  format::Compression compression;
   int level;
   uint64_t chunk_rows;
 };
