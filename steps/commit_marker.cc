@@ -62,7 +62,12 @@ absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs,
     return std::nullopt;
   }
   CAIRN_RETURN_IF_ERROR(info.status());
-  if (!info->is_file()) return std::nullopt;
+  // A link or a directory under the marker's name would vouch for a checkpoint unverified.
+  if (!info->is_file()) {
+    return absl::DataLossError(
+        absl::StrCat(path, " is ", info->is_symlink() ? "a symlink" : "not a regular file",
+                     ": the checkpoint's commit cannot be trusted; it is treated as damaged"));
+  }
   if (info->size > kMaxMarkerBytes) {
     return absl::DataLossError(
         absl::StrCat(path, " is larger than any commit marker cairn writes: it is damaged"));

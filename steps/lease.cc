@@ -105,6 +105,7 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
   if (!committed && options.commit_mode == CommitMode::kCommitFile) {
     return StepGone(step_dir, absl::StrCat("it is not committed (no ", kCommitMarkerFileName, ")"));
   }
+  CAIRN_RETURN_IF_ERROR(internal::CheckLockedDir(fs, step_dir));
   const std::string locked = JoinPath(step_dir, kLockedDirName);
   static std::atomic<uint64_t> counter{0};
   const absl::Time now = absl::Now();
@@ -131,6 +132,7 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
 absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesystem,
                               absl::Duration corrupt_lease_ttl) {
   Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  CAIRN_RETURN_IF_ERROR(internal::CheckLockedDir(fs, step_dir));
   const std::string locked = JoinPath(step_dir, kLockedDirName);
   absl::StatusOr<std::vector<std::string>> names = fs.ListDir(locked);
   if (absl::IsNotFound(names.status())) return false;

@@ -242,6 +242,17 @@ TEST(CheckpointBadInput, SymlinkedStepIsNeitherListedNorLoaded) {
   EXPECT_THAT(status.message(), HasSubstr("symlink"));
 }
 
+TEST(CheckpointBadInput, SymlinkedCommitMarkerIsDamaged) {
+  TempDir tmp;
+  ASSERT_TRUE(SaveCheckpointables(tmp.Join("1"), Items(1)).ok());
+  const std::string marker = tmp.Join("1/commit_success.txt");
+  std::filesystem::rename(marker, tmp.Join("marker"));
+  std::filesystem::create_symlink(tmp.Join("marker"), marker);
+  absl::Status status = LoadCheckpointables(tmp.Join("1")).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("symlink"));
+}
+
 TEST(CheckpointBadInput, MissingCheckpoint) {
   TempDir tmp;
   EXPECT_EQ(LoadCheckpointables(tmp.Join("nope")).status().code(), absl::StatusCode::kNotFound);

@@ -121,5 +121,17 @@ TEST_F(LeaseTest, UnlockExistingCheckpointsRemovesEveryLease) {
   EXPECT_TRUE(a->Release().ok());  // releasing an already removed lease is fine
 }
 
+TEST_F(LeaseTest, SymlinkedLockedDirectoryIsRefusedAndNothingIsWrittenThere) {
+  const std::string elsewhere = tmp_.Join("elsewhere");
+  std::filesystem::create_directory(elsewhere);
+  std::filesystem::create_directory_symlink(elsewhere, step_ + "/LOCKED");
+  absl::StatusOr<StepLease> lease = AcquireLease(step_);
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(lease.status().message().find("symlink"), absl::string_view::npos);
+  EXPECT_EQ(IsLocked(step_).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(std::filesystem::is_empty(elsewhere));
+  EXPECT_TRUE(std::filesystem::is_symlink(step_ + "/LOCKED"));
+}
+
 }  // namespace
 }  // namespace cairn

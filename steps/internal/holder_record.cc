@@ -12,6 +12,7 @@
 #include "cairn/steps/lease.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace cairn::internal {
@@ -71,6 +72,17 @@ std::string MakeHolderRecord(absl::Time now, absl::Duration ttl) {
       .dump();
 }
 
+absl::Status CheckLockedDir(Filesystem& fs, const std::string& step_dir) {
+  const std::string locked = JoinPath(step_dir, kLockedDirName);
+  absl::StatusOr<FileInfo> info = fs.Stat(locked);
+  if (absl::IsNotFound(info.status())) return absl::OkStatus();
+  CAIRN_RETURN_IF_ERROR(info.status());
+  if (info->is_directory()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      locked, " is ", info->is_symlink() ? "a symlink" : "not a directory",
+      ": leases are kept only inside the step; remove it to lease or delete the step"));
+}
+
 absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, const std::string& name,
                                const std::string& record) {
   const std::string locked = JoinPath(step_dir, kLockedDirName);
@@ -81,6 +93,7 @@ absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, cons
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     absl::Status made = fs.CreateDir(locked);
     if (!made.ok() && !absl::IsAlreadyExists(made)) return made;  // NotFound: the step is gone
+    if (!made.ok()) CAIRN_RETURN_IF_ERROR(CheckLockedDir(fs, step_dir));
     written = WriteStringToFile(fs, path, record, /*sync=*/false);
     if (!absl::IsNotFound(written)) return written;
     fs.DeleteFile(path).IgnoreError();  // a file created before LOCKED went, if any

@@ -19,6 +19,10 @@ std::string MakeHolderRecord(absl::Time now, absl::Duration ttl);
 // needed. A holder releasing the last lease removes an empty LOCKED, and may do so between our
 // mkdir and our write: that is retried for as long as the step itself is there. NotFound when
 // the step is gone.
+// OK when `step_dir`'s LOCKED is a real directory or absent; FailedPrecondition when it is a
+// symlink or anything else: records written or read through it would live outside the step.
+absl::Status CheckLockedDir(Filesystem& fs, const std::string& step_dir);
+
 absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, const std::string& name,
                                const std::string& record);
 
