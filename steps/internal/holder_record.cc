@@ -93,7 +93,6 @@ absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, cons
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     absl::Status made = fs.CreateDir(locked);
     if (!made.ok() && !absl::IsAlreadyExists(made)) return made;  // NotFound: the step is gone
-    if (!made.ok()) CAIRN_RETURN_IF_ERROR(CheckLockedDir(fs, step_dir));
     written = WriteStringToFile(fs, path, record, /*sync=*/false);
     if (!absl::IsNotFound(written)) return written;
     fs.DeleteFile(path).IgnoreError();  // a file created before LOCKED went, if any

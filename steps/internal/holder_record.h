@@ -15,14 +15,14 @@ namespace cairn::internal {
 // The JSON text of a record for this process, acquired at `now` and expiring after `ttl`.
 std::string MakeHolderRecord(absl::Time now, absl::Duration ttl);
 
-// Writes `record` as the file `name` in `step_dir`'s LOCKED directory, creating LOCKED as
-// needed. A holder releasing the last lease removes an empty LOCKED, and may do so between our
-// mkdir and our write: that is retried for as long as the step itself is there. NotFound when
-// the step is gone.
 // OK when `step_dir`'s LOCKED is a real directory or absent; FailedPrecondition when it is a
 // symlink or anything else: records written or read through it would live outside the step.
 absl::Status CheckLockedDir(Filesystem& fs, const std::string& step_dir);
 
+// Writes `record` as the file `name` in `step_dir`'s LOCKED directory, creating LOCKED as
+// needed. A holder releasing the last lease removes an empty LOCKED, and may do so between our
+// mkdir and our write: that is retried for as long as the step itself is there. NotFound when
+// the step is gone. Callers check LOCKED with CheckLockedDir first.
 absl::Status WriteHolderRecord(Filesystem& fs, const std::string& step_dir, const std::string& name,
                                const std::string& record);
 
