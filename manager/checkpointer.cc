@@ -106,10 +106,11 @@ Checkpointables PyTreeItems(const Tree& state) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& root,
+absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& named_root,
                                                                    CheckpointerOptions options) {
   CAIRN_RETURN_IF_ERROR(CheckOptions(options));
   Filesystem* fs = options.filesystem ? options.filesystem : Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(*fs, named_root));
   CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, root, options));
   if (options.handle_sigterm) CAIRN_RETURN_IF_ERROR(InstallPreemptionHandler());
   CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps,

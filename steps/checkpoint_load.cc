@@ -141,6 +141,11 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
   // Auto: "pytree", else the alphabetically first subdirectory holding a pytree, else flat.
   const std::string preferred = JoinPath(dir, kDefaultPyTreeName);
   if (HoldsTree(preferred, &fs).value_or(false)) return preferred;
+  // Said plainly rather than searched past: a linked "pytree" is what was meant, and refused.
+  if (absl::StatusOr<FileInfo> info = fs.Stat(preferred); info.ok() && info->is_symlink()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        preferred, " is a symlink, and cairn never follows symlinks inside a checkpoint"));
+  }
   CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirEntries(dir));
   std::vector<std::string> names;
   for (const DirEntry& entry : entries) {
@@ -163,17 +168,19 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
                                           "' (or any pytree) in ", dir, hint));
 }
 
-// `options` with reads of `dir` going through a filesystem that verifies every file its commit
-// marker lists. Each public entry point below reads through it.
+// `options` with reads of the checkpoint going through a filesystem that verifies every file its
+// commit marker lists, and the checkpoint's directory as resolved once (CanonicalPath). Each
+// public entry point below reads through both.
 class VerifiedOptions {
  public:
-  static absl::StatusOr<VerifiedOptions> For(const std::string& dir,
+  static absl::StatusOr<VerifiedOptions> For(const std::string& named_dir,
                                              const CheckpointOptions& options) {
     Filesystem& fs = FsOf(options);
+    CAIRN_ASSIGN_OR_RETURN(std::string dir, ResolveAbove(fs, named_dir));
     CAIRN_ASSIGN_OR_RETURN(std::optional<ListedFiles> listed, ReadCommitMarker(fs, dir));
-    VerifiedOptions verified(options);
+    VerifiedOptions verified(options, std::move(dir));
     if (listed) {
-      verified.fs_ = std::make_unique<VerifyingFilesystem>(&fs, dir, *std::move(listed),
+      verified.fs_ = std::make_unique<VerifyingFilesystem>(&fs, verified.dir_, *std::move(listed),
                                                            kCommitMarkerFileName);
       verified.options_.filesystem = verified.fs_.get();
     }
@@ -181,11 +188,14 @@ class VerifiedOptions {
   }
   const CheckpointOptions& options() const { return options_; }
   Filesystem& fs() const { return FsOf(options_); }
+  const std::string& dir() const { return dir_; }
 
  private:
-  explicit VerifiedOptions(const CheckpointOptions& options) : options_(options) {}
+  VerifiedOptions(const CheckpointOptions& options, std::string dir)
+      : options_(options), dir_(std::move(dir)) {}
   std::unique_ptr<Filesystem> fs_;
   CheckpointOptions options_;
+  std::string dir_;
 };
 
 StoreLoadOptions StoreLoadOptionsFor(const CheckpointOptions& options) {
@@ -196,9 +206,10 @@ StoreLoadOptions StoreLoadOptionsFor(const CheckpointOptions& options) {
 
 }  // namespace
 
-absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& dir, CommitMode mode,
+absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& named_dir, CommitMode mode,
                                            Filesystem* filesystem) {
   Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   absl::StatusOr<FileInfo> info = fs.Stat(dir);
   if (absl::IsNotFound(info.status())) return false;
   CAIRN_RETURN_IF_ERROR(info.status());
@@ -208,9 +219,11 @@ absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& dir, CommitMode mo
 }
 
 absl::StatusOr<Checkpointables> LoadCheckpointables(
-    const std::string& dir, const std::map<std::string, LoadRequest>& requests,
+    const std::string& named_dir, const std::map<std::string, LoadRequest>& requests,
     const CheckpointOptions& unverified) {
-  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified,
+                         VerifiedOptions::For(named_dir, unverified));
+  const std::string& dir = verified.dir();
   const CheckpointOptions& options = verified.options();
   Filesystem& fs = verified.fs();
   const HandlerRegistry& registry =
@@ -253,9 +266,11 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
   return loaded;
 }
 
-absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract,
+absl::StatusOr<Tree> Load(const std::string& named_dir, const Tree& abstract,
                           const CheckpointableName& name, const CheckpointOptions& unverified) {
-  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified,
+                         VerifiedOptions::For(named_dir, unverified));
+  const std::string& dir = verified.dir();
   const CheckpointOptions& options = verified.options();
   Filesystem& fs = verified.fs();
   CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(fs, dir, name));
@@ -270,15 +285,17 @@ absl::StatusOr<Tree> Load(const std::string& dir, const Tree& abstract,
   return LoadTree(tree_dir, abstract, StoreLoadOptionsFor(options));
 }
 
-absl::StatusOr<CheckpointMetadata> CheckpointMetadataOf(const std::string& dir,
+absl::StatusOr<CheckpointMetadata> CheckpointMetadataOf(const std::string& named_dir,
                                                         const CheckpointOptions& options) {
-  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, options));
-  return MetadataOrExplain(verified.fs(), dir, verified.options());
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(named_dir, options));
+  return MetadataOrExplain(verified.fs(), verified.dir(), verified.options());
 }
 
 absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadata(
-    const std::string& dir, const CheckpointOptions& unverified) {
-  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+    const std::string& named_dir, const CheckpointOptions& unverified) {
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified,
+                         VerifiedOptions::For(named_dir, unverified));
+  const std::string& dir = verified.dir();
   const CheckpointOptions& options = verified.options();
   Filesystem& fs = verified.fs();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
@@ -294,9 +311,11 @@ absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadat
   return infos;
 }
 
-absl::StatusOr<StoreMetadata> Metadata(const std::string& dir, const CheckpointableName& name,
+absl::StatusOr<StoreMetadata> Metadata(const std::string& named_dir, const CheckpointableName& name,
                                        const CheckpointOptions& unverified) {
-  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified, VerifiedOptions::For(dir, unverified));
+  CAIRN_ASSIGN_OR_RETURN(const VerifiedOptions verified,
+                         VerifiedOptions::For(named_dir, unverified));
+  const std::string& dir = verified.dir();
   CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(verified.fs(), dir, name));
   return ReadTreeMetadata(tree_dir, StoreLoadOptionsFor(verified.options()));
 }

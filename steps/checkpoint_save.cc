@@ -215,8 +215,10 @@ absl::Status ValidateCheckpointableName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
+absl::Status SaveCheckpointables(const std::string& named_dir, const Checkpointables& items,
                                  const CheckpointOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   return CheckpointWriter(dir, options).Write(items);
 }
 

@@ -89,8 +89,10 @@ absl::Status StepLease::Release() {
   return status;
 }
 
-absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseOptions& options) {
+absl::StatusOr<StepLease> AcquireLease(const std::string& named_step_dir,
+                                       const LeaseOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string step_dir, ResolveAbove(fs, named_step_dir));
   absl::StatusOr<FileInfo> info = fs.Stat(step_dir);
   if (absl::IsNotFound(info.status())) return StepGone(step_dir, "it does not exist");
   CAIRN_RETURN_IF_ERROR(info.status());
@@ -129,9 +131,10 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir, const LeaseO
   return held;
 }
 
-absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesystem,
+absl::StatusOr<bool> IsLocked(const std::string& named_step_dir, Filesystem* filesystem,
                               absl::Duration corrupt_lease_ttl) {
   Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string step_dir, ResolveAbove(fs, named_step_dir));
   CAIRN_RETURN_IF_ERROR(internal::CheckLockedDir(fs, step_dir));
   const std::string locked = JoinPath(step_dir, kLockedDirName);
   absl::StatusOr<std::vector<std::string>> names = fs.ListDir(locked);
@@ -148,8 +151,10 @@ absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesyste
   return false;
 }
 
-absl::Status UnlockExistingCheckpoints(const std::string& root, const StepListingOptions& options) {
+absl::Status UnlockExistingCheckpoints(const std::string& named_root,
+                                       const StepListingOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(fs, named_root));
   CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, options));
   for (int64_t step : steps) {
     const std::string locked = JoinPath(StepPath(root, step, *options.name_format), kLockedDirName);

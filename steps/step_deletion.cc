@@ -130,8 +130,10 @@ class StepDeleter {
 
 }  // namespace
 
-absl::StatusOr<StepDeletion> DeleteStepUnlessLeased(const std::string& step_dir,
+absl::StatusOr<StepDeletion> DeleteStepUnlessLeased(const std::string& named_step_dir,
                                                     const StepDeletionOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string step_dir, ResolveAbove(fs, named_step_dir));
   return StepDeleter(step_dir, options).Run();
 }
 

@@ -8,9 +8,10 @@
 
 namespace cairn {
 
-absl::StatusOr<std::vector<int64_t>> ListSteps(const std::string& root,
+absl::StatusOr<std::vector<int64_t>> ListSteps(const std::string& named_root,
                                                const StepListingOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(fs, named_root));
   absl::StatusOr<std::vector<DirEntry>> entries = fs.ListDirEntries(root);
   if (!entries.ok()) {
     if (absl::IsNotFound(entries.status())) {

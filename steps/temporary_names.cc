@@ -81,9 +81,10 @@ std::optional<TemporaryName> ParseTemporaryName(absl::string_view name) {
   return TemporaryName{std::string(name.substr(0, at)), kind, pid, std::string(parts[2])};
 }
 
-absl::StatusOr<int> CleanupStaleTemporaries(const std::string& root,
+absl::StatusOr<int> CleanupStaleTemporaries(const std::string& named_root,
                                             const CleanupOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(fs, named_root));
   CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirEntries(root));
   const absl::Time now = absl::Now();
   int removed = 0;

@@ -461,14 +461,17 @@ Tree MetadataNode(const format::Node& node) {
 
 }  // namespace
 
-absl::StatusOr<Tree> LoadTree(const std::string& dir, const Tree& abstract,
+absl::StatusOr<Tree> LoadTree(const std::string& named_dir, const Tree& abstract,
                               const StoreLoadOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   return TreeLoader(dir, options).Load(abstract);
 }
 
-absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& dir,
+absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& named_dir,
                                                const StoreLoadOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   CAIRN_ASSIGN_OR_RETURN(const std::unique_ptr<ParsedIndex> parsed,
                          ReadIndexFile(fs, dir, options.max_index_bytes));
   const format::TreeIndex& index = *parsed->index;
@@ -485,8 +488,9 @@ absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& dir,
   return metadata;
 }
 
-absl::StatusOr<bool> HoldsTree(const std::string& dir, Filesystem* filesystem) {
+absl::StatusOr<bool> HoldsTree(const std::string& named_dir, Filesystem* filesystem) {
   Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   return PathExists(fs, JoinPath(dir, kTreeIndexFileName));
 }
 

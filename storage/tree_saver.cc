@@ -395,7 +395,10 @@ class TreeSaver {
 
 }  // namespace
 
-absl::Status SaveTree(const std::string& dir, const Tree& tree, const StoreSaveOptions& options) {
+absl::Status SaveTree(const std::string& named_dir, const Tree& tree,
+                      const StoreSaveOptions& options) {
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   return TreeSaver(dir, options).Save(tree);
 }
 

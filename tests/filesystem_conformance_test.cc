@@ -395,6 +395,54 @@ TEST_P(FilesystemConformance, StatReportsASymlinkWithoutFollowingIt) {
   EXPECT_TRUE(info->is_symlink());
 }
 
+// Every operation below a symlinked directory: refused, nothing in the link's target touched.
+class SymlinkedComponent : public FilesystemConformance {
+ protected:
+  void SetUp() override {
+    FilesystemConformance::SetUp();
+    ASSERT_TRUE(fs().CreateDir(P("outside")).ok());
+    Write("outside/file", "outside");
+    ASSERT_TRUE(fs().CreateDir(P("outside/dir")).ok());
+    ASSERT_TRUE(fs().CreateDir(P("inside")).ok());
+    ASSERT_TRUE(Symlink(P("outside"), P("inside/link")).ok());
+  }
+  void ExpectRefused(const absl::Status& status) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), "symlink")) << status;
+    EXPECT_EQ(Read("outside/file"), "outside");
+    EXPECT_TRUE(fs().Stat(P("outside/dir")).ok());
+  }
+  std::string Via(absl::string_view name) { return P(absl::StrCat("inside/link/", name)); }
+};
+
+TEST_P(SymlinkedComponent, ReadIsRefused) {
+  ExpectRefused(fs().NewReadableFile(Via("file")).status());
+}
+TEST_P(SymlinkedComponent, CreateIsRefused) {
+  ExpectRefused(fs().NewWritableFile(Via("file")).status());
+}
+TEST_P(SymlinkedComponent, StatIsRefused) { ExpectRefused(fs().Stat(Via("file")).status()); }
+TEST_P(SymlinkedComponent, ListingIsRefused) {
+  ExpectRefused(fs().ListDirEntries(Via("dir")).status());
+  ExpectRefused(fs().ListDir(P("inside/link")).status());
+}
+TEST_P(SymlinkedComponent, MkdirIsRefused) { ExpectRefused(fs().CreateDir(Via("new"))); }
+TEST_P(SymlinkedComponent, DeleteIsRefused) {
+  ExpectRefused(fs().DeleteFile(Via("file")));
+  ExpectRefused(fs().DeleteDir(Via("dir")));
+}
+TEST_P(SymlinkedComponent, RenameIsRefusedEitherWay) {
+  ExpectRefused(fs().Rename(Via("file"), P("inside/stolen")));
+  Write("inside/planted", "planted");
+  ExpectRefused(fs().Rename(P("inside/planted"), Via("file")));
+}
+TEST_P(SymlinkedComponent, SyncDirIsRefused) { ExpectRefused(fs().SyncDir(Via("dir"))); }
+TEST_P(SymlinkedComponent, DeleteRecursivelyRemovesTheLinkOnly) {
+  ASSERT_TRUE(DeleteRecursively(fs(), P("inside")).ok());
+  EXPECT_EQ(fs().Stat(P("inside")).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Read("outside/file"), "outside");
+}
+
 TEST_P(FilesystemConformance, ReadFileToStringReadsTheWholeFile) {
   Write("f", std::string(100, 'x'));
   absl::StatusOr<std::string> contents = ReadFileToString(fs(), P("f"), 100);
@@ -472,6 +520,10 @@ INSTANTIATE_TEST_SUITE_P(Backends, FilesystemConformance,
                          ::testing::Values(Backend::kPosix, Backend::kMemory,
                                            Backend::kFaultInjectionOverMemory),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, SymlinkedComponent,
+                         ::testing::Values(Backend::kPosix, Backend::kMemory,
+                                           Backend::kFaultInjectionOverMemory),
+                         BackendName);
 
 // POSIX only: things the in-memory filesystem has no way to express.
 class PosixFilesystemTest : public ::testing::Test {
@@ -491,12 +543,23 @@ class PosixFilesystemTest : public ::testing::Test {
   std::string root_;
 };
 
-TEST_F(PosixFilesystemTest, CreateDirsGoesThroughASymlinkedDirectory) {
+TEST_F(PosixFilesystemTest, CreateDirsRefusesASymlinkedComponent) {
   ASSERT_TRUE(fs_.CreateDir(JoinPath(root_, "real")).ok());
   ASSERT_EQ(::symlink(JoinPath(root_, "real").c_str(), JoinPath(root_, "link").c_str()), 0);
   const absl::Status status = CreateDirs(fs_, JoinPath(root_, "link/a/b"));
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_TRUE(fs_.Stat(JoinPath(root_, "real/a/b"))->is_directory());
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(fs_.Stat(JoinPath(root_, "real/a")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(PosixFilesystemTest, CanonicalPathResolvesLinksAndAppendsWhatDoesNotExist) {
+  ASSERT_TRUE(fs_.CreateDir(JoinPath(root_, "real")).ok());
+  ASSERT_EQ(::symlink(JoinPath(root_, "real").c_str(), JoinPath(root_, "link").c_str()), 0);
+  absl::StatusOr<std::string> resolved = fs_.CanonicalPath(JoinPath(root_, "link/./new/run"));
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  absl::StatusOr<std::string> real = fs_.CanonicalPath(JoinPath(root_, "real"));
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_EQ(*resolved, JoinPath(*real, "new/run"));
+  EXPECT_EQ(real->front(), '/');
 }
 
 TEST_F(PosixFilesystemTest, OpeningAFifoIsRefusedWithoutBlocking) {

@@ -92,6 +92,10 @@ class FaultInjectionFilesystem final : public Filesystem {
   absl::Status DeleteDir(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status SyncDir(const std::string& path) override;
+  // Not a fault point: it only spells a path, and inner's answer is what callers resolve with.
+  absl::StatusOr<std::string> CanonicalPath(const std::string& path) override {
+    return inner_->CanonicalPath(path);
+  }
 
  private:
   class Writable;

@@ -110,6 +110,15 @@ class Filesystem {
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
   // Makes the directory's entries (creations, renames, deletions) durable.
   virtual absl::Status SyncDir(const std::string& path) = 0;
+
+  // `path` with every symlink, "." and ".." resolved, like realpath(3) but also for a path whose
+  // last components do not exist yet (they are appended as spelled). No operation above follows
+  // a symlink in any component of the path it is given (POSIX: openat2 with
+  // RESOLVE_NO_SYMLINKS), so every public entry point passes the directory its caller named
+  // through here first (ResolveRoot, ResolveAbove): links above that directory are the caller's
+  // choice and are resolved once; none is followed below it. The default returns `path`
+  // unchanged, for filesystems that have no links to resolve.
+  virtual absl::StatusOr<std::string> CanonicalPath(const std::string& path);
 };
 
 }  // namespace cairn

@@ -1,4 +1,4 @@
-// Helpers built on any Filesystem, and the generic Filesystem::ListDirEntries.
+// Helpers built on any Filesystem, and the generic Filesystem::ListDirEntries and CanonicalPath.
 #include "cairn/utils/filesystem_util.h"
 
 #include <memory>
@@ -20,6 +20,23 @@ absl::StatusOr<std::vector<DirEntry>> Filesystem::ListDirEntries(const std::stri
     entries.push_back(DirEntry{std::move(name), info->type});
   }
   return entries;
+}
+
+absl::StatusOr<std::string> Filesystem::CanonicalPath(const std::string& path) { return path; }
+
+absl::StatusOr<std::string> ResolveRoot(Filesystem& fs, const std::string& root) {
+  return fs.CanonicalPath(root);
+}
+
+absl::StatusOr<std::string> ResolveAbove(Filesystem& fs, const std::string& dir) {
+  absl::string_view trimmed = dir;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.remove_suffix(1);
+  const size_t slash = trimmed.rfind('/');
+  const absl::string_view last =
+      slash == absl::string_view::npos ? trimmed : trimmed.substr(slash + 1);
+  if (last.empty() || last == "." || last == "..") return fs.CanonicalPath(dir);
+  CAIRN_ASSIGN_OR_RETURN(const std::string parent, fs.CanonicalPath(ParentPath(trimmed)));
+  return JoinPath(parent, last);
 }
 
 std::string JoinPath(absl::string_view a, absl::string_view b) {
@@ -47,12 +64,9 @@ std::string BaseName(absl::string_view path) {
 
 namespace {
 
-// Whether what Stat described at `path` can hold entries. Stat does not follow symlinks, but a
-// symlink to a directory (say a home directory moved to another disk) is a directory to mkdir -p.
-bool IsUsableDirectory(Filesystem& fs, const std::string& path, const FileInfo& info) {
-  if (info.is_directory()) return true;
-  return info.is_symlink() && fs.ListDir(path).ok();
-}
+// Whether what Stat described can hold entries. A symlink to a directory cannot: no operation
+// follows it, and links above a caller's directory were resolved before (ResolveRoot).
+bool IsUsableDirectory(const FileInfo& info) { return info.is_directory(); }
 
 absl::Status NotADirectory(const std::string& path, const std::string& component) {
   return absl::FailedPreconditionError(
@@ -63,7 +77,7 @@ absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::s
                            bool sync) {
   absl::StatusOr<FileInfo> info = fs.Stat(path);
   if (info.ok()) {
-    return IsUsableDirectory(fs, path, *info) ? absl::OkStatus() : NotADirectory(target, path);
+    return IsUsableDirectory(*info) ? absl::OkStatus() : NotADirectory(target, path);
   }
   if (!absl::IsNotFound(info.status())) return info.status();
   const std::string parent = ParentPath(path);
@@ -75,7 +89,7 @@ absl::Status CreateDirsFor(Filesystem& fs, const std::string& path, const std::s
   if (absl::IsAlreadyExists(status)) {
     // Another creator got there first; fine if what it made is a directory.
     CAIRN_ASSIGN_OR_RETURN(const FileInfo now, fs.Stat(path));
-    return IsUsableDirectory(fs, path, now) ? absl::OkStatus() : NotADirectory(target, path);
+    return IsUsableDirectory(now) ? absl::OkStatus() : NotADirectory(target, path);
   }
   return status;
 }

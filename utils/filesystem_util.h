@@ -15,6 +15,15 @@ namespace cairn {
 
 // `a/b` with exactly one slash between them. `b` is always taken relative to `a`: a leading
 // slash on it is dropped rather than letting it escape `a`. An empty `b` gives `a`.
+// A root of steps as a caller named it, resolved (Filesystem::CanonicalPath): the root itself
+// may be a link, nothing below it may.
+absl::StatusOr<std::string> ResolveRoot(Filesystem& fs, const std::string& root);
+// A checkpoint's (or tree's, or step's) directory as a caller named it, resolved up to its last
+// component, which is kept as named: a directory that is itself a link is refused by what comes
+// next, as a step that is a link is never listed, so that naming it directly cannot reach what a
+// listing would not.
+absl::StatusOr<std::string> ResolveAbove(Filesystem& fs, const std::string& dir);
+
 std::string JoinPath(absl::string_view a, absl::string_view b);
 // The directory part of `path` ("/a/b" -> "/a", "/a" -> "/", "a" -> ".").
 std::string ParentPath(absl::string_view path);

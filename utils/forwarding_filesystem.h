@@ -36,6 +36,9 @@ class ForwardingFilesystem : public Filesystem {
     return inner_->Rename(from, to);
   }
   absl::Status SyncDir(const std::string& path) override { return inner_->SyncDir(path); }
+  absl::StatusOr<std::string> CanonicalPath(const std::string& path) override {
+    return inner_->CanonicalPath(path);
+  }
 
  protected:
   Filesystem* inner() const { return inner_; }

@@ -75,6 +75,12 @@ absl::StatusOr<std::shared_ptr<Inode>> Walk(const std::shared_ptr<Inode>& root,
                                             const std::string& path, absl::string_view operation) {
   std::shared_ptr<Inode> node = root;
   for (size_t i = 0; i < count; ++i) {
+    if (node->type == FileInfo::Type::kSymlink) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(operation, " ", path,
+                       ": a path component is a symlink, and cairn never follows "
+                       "symlinks inside a checkpoint or its root"));
+    }
     if (!IsDir(*node)) {
       return absl::FailedPreconditionError(
           absl::StrCat(operation, " ", path, ": a path component is not a directory"));
@@ -210,6 +216,11 @@ absl::StatusOr<std::pair<std::shared_ptr<Inode>, std::string>> MemoryFilesystem:
   }
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> dir,
                          Walk(root_, parts, parts.size() - 1, path, operation));
+  if (dir->type == FileInfo::Type::kSymlink) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        operation, " ", path, ": the parent is a symlink, and cairn never follows symlinks ",
+        "inside a checkpoint or its root"));
+  }
   if (!IsDir(*dir)) {
     return absl::FailedPreconditionError(
         absl::StrCat(operation, " ", path, ": the parent is not a directory"));
@@ -289,6 +300,12 @@ absl::StatusOr<std::vector<std::string>> MemoryFilesystem::ListDir(const std::st
 absl::StatusOr<std::vector<DirEntry>> MemoryFilesystem::ListDirEntries(const std::string& path) {
   absl::MutexLock lock(&mu_);
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, Lookup(path, "list"));
+  if (inode->type == FileInfo::Type::kSymlink) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("list ", path,
+                     ": it is a symlink, and cairn never follows symlinks inside a checkpoint "
+                     "or its root"));
+  }
   if (!IsDir(*inode)) {
     return absl::FailedPreconditionError(absl::StrCat("list ", path, ": not a directory"));
   }

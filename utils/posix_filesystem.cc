@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -16,6 +17,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/utils/filesystem.h"
+#include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/internal/no_symlink_open.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -51,23 +54,19 @@ absl::Status ErrnoError(int error, absl::string_view operation, absl::string_vie
   }
 }
 
-// An open() error. With O_NOFOLLOW a symlink as the final component fails with ELOOP, which
-// otherwise reads as "too many levels of symbolic links"; say plainly what happened.
-absl::Status OpenError(int error, absl::string_view operation, const std::string& path) {
-  struct stat st;
-  if (error == ELOOP && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        operation, " ", path, ": it is a symlink, and cairn never opens files through symlinks"));
+// An error of a call that resolved `path` without following symlinks: ELOOP (a link met on the
+// way) or ENOTDIR (a link where a directory was opened as such) then read as "too many levels
+// of symbolic links" or "not a directory"; say plainly which link it was.
+absl::Status PathError(int error, absl::string_view operation, const std::string& path) {
+  if (error == ELOOP || error == ENOTDIR) {
+    const std::string link = internal::FirstSymlinkComponent(path);
+    if (!link.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          operation, " ", path, ": ", link == path ? "it" : link,
+          " is a symlink, and cairn never follows symlinks inside a checkpoint or its root"));
+    }
   }
   return ErrnoError(error, operation, path);
-}
-
-int OpenRetryingOnInterrupt(const std::string& path, int flags, mode_t mode = 0) {
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
 }
 
 FileInfo::Type TypeFromMode(mode_t mode) {
@@ -187,36 +186,39 @@ class PosixReadableFile final : public ReadableFile {
   const std::string path_;
 };
 
+// Every path is resolved without following a symlink in any component (docs/DESIGN.md, "No
+// symlinks"): names are looked up in a parent opened that way, with the *at() calls, which act on
+// a name itself and never follow it. Callers first pass the directory they were given through
+// CanonicalPath, so that links above it are resolved once and none are met below.
 class PosixFilesystem final : public Filesystem {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    const int fd =
-        OpenRetryingOnInterrupt(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) return OpenError(errno, "create", path);
-    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+    internal::ScopedFd fd = internal::OpenNoSymlinks(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!fd.valid()) return PathError(errno, "create", path);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd.release(), path));
   }
 
   absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
     // O_NONBLOCK so that a FIFO planted at `path` is refused below instead of hanging the open;
     // it changes nothing for regular files.
-    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) return OpenError(errno, "open", path);
+    internal::ScopedFd fd = internal::OpenNoSymlinks(path, O_RDONLY | O_NONBLOCK);
+    if (!fd.valid()) return PathError(errno, "open", path);
     struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const int error = errno;
-      ::close(fd);
-      return ErrnoError(error, "stat", path);
-    }
+    if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "stat", path);
     if (!S_ISREG(st.st_mode)) {
-      ::close(fd);
       return absl::FailedPreconditionError(absl::StrCat("open ", path, ": not a regular file"));
     }
-    return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, path));
+    return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd.release(), path));
   }
 
   absl::StatusOr<FileInfo> Stat(const std::string& path) override {
+    std::string name;
+    internal::ScopedFd parent = internal::OpenParentNoSymlinks(path, &name);
+    if (!parent.valid()) return PathError(errno, "stat", path);
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return ErrnoError(errno, "stat", path);
+    if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoError(errno, "stat", path);
+    }
     FileInfo info;
     info.type = TypeFromMode(st.st_mode);
     info.size = static_cast<uint64_t>(st.st_size);
@@ -233,14 +235,11 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::StatusOr<std::vector<DirEntry>> ListDirEntries(const std::string& path) override {
-    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError(errno, "list", path);
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      const int error = errno;
-      ::close(fd);
-      return ErrnoError(error, "list", path);
-    }
+    internal::ScopedFd fd = internal::OpenNoSymlinks(path, O_RDONLY | O_DIRECTORY);
+    if (!fd.valid()) return PathError(errno, "list", path);
+    DIR* dir = ::fdopendir(fd.get());
+    if (dir == nullptr) return ErrnoError(errno, "list", path);
+    fd.release();  // the DIR owns it now
     std::vector<DirEntry> entries;
     errno = 0;
     while (struct dirent* entry = ::readdir(dir)) {
@@ -278,17 +277,26 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::Status CreateDir(const std::string& path) override {
-    if (::mkdir(path.c_str(), 0755) != 0) return ErrnoError(errno, "mkdir", path);
+    std::string name;
+    internal::ScopedFd parent = internal::OpenParentNoSymlinks(path, &name);
+    if (!parent.valid()) return PathError(errno, "mkdir", path);
+    if (::mkdirat(parent.get(), name.c_str(), 0755) != 0) return ErrnoError(errno, "mkdir", path);
     return absl::OkStatus();
   }
 
   absl::Status DeleteFile(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0) return ErrnoError(errno, "delete", path);
+    std::string name;
+    internal::ScopedFd parent = internal::OpenParentNoSymlinks(path, &name);
+    if (!parent.valid()) return PathError(errno, "delete", path);
+    if (::unlinkat(parent.get(), name.c_str(), 0) != 0) return ErrnoError(errno, "delete", path);
     return absl::OkStatus();
   }
 
   absl::Status DeleteDir(const std::string& path) override {
-    if (::rmdir(path.c_str()) != 0) {
+    std::string name;
+    internal::ScopedFd parent = internal::OpenParentNoSymlinks(path, &name);
+    if (!parent.valid()) return PathError(errno, "rmdir", path);
+    if (::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) != 0) {
       // POSIX allows EEXIST for a non-empty directory; report both the same way.
       const int error = errno == EEXIST ? ENOTEMPTY : errno;
       return ErrnoError(error, "rmdir", path);
@@ -297,23 +305,66 @@ class PosixFilesystem final : public Filesystem {
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
+    const std::string what = absl::StrCat(from, " to ", to);
+    std::string from_name;
+    internal::ScopedFd from_parent = internal::OpenParentNoSymlinks(from, &from_name);
+    if (!from_parent.valid()) return PathError(errno, "rename", from);
+    std::string to_name;
+    internal::ScopedFd to_parent = internal::OpenParentNoSymlinks(to, &to_name);
+    if (!to_parent.valid()) return PathError(errno, "rename", to);
+    if (::renameat(from_parent.get(), from_name.c_str(), to_parent.get(), to_name.c_str()) != 0) {
       const int error = errno == EEXIST ? ENOTEMPTY : errno;
-      return ErrnoError(error, "rename", absl::StrCat(from, " to ", to));
+      return ErrnoError(error, "rename", what);
     }
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& path) override {
-    const int fd = OpenRetryingOnInterrupt(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError(errno, "open directory", path);
-    const int result = ::fsync(fd);
-    const int error = errno;
-    ::close(fd);
-    if (result != 0) return ErrnoError(error, "fsync directory", path);
+    internal::ScopedFd fd = internal::OpenNoSymlinks(path, O_RDONLY | O_DIRECTORY);
+    if (!fd.valid()) return PathError(errno, "open directory", path);
+    if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync directory", path);
     return absl::OkStatus();
   }
+
+  absl::StatusOr<std::string> CanonicalPath(const std::string& path) override;
 };
+
+absl::StatusOr<std::string> PosixFilesystem::CanonicalPath(const std::string& path) {
+  std::string existing = path.empty() ? "." : path;
+  while (existing.size() > 1 && existing.back() == '/') existing.pop_back();
+  std::vector<std::string> missing;
+  const auto split_last = [&existing, &missing] {
+    const size_t slash = existing.rfind('/');
+    if (slash == std::string::npos) {
+      missing.push_back(existing);
+      existing = ".";
+    } else {
+      missing.push_back(existing.substr(slash + 1));
+      existing = slash == 0 ? "/" : existing.substr(0, slash);
+    }
+  };
+  // realpath needs every component to exist; a directory a save is about to create does not yet,
+  // so resolve the longest existing ancestor and append the rest as spelled.
+  while (true) {
+    std::unique_ptr<char, decltype(&::free)> resolved(::realpath(existing.c_str(), nullptr),
+                                                      &::free);
+    if (resolved != nullptr) {
+      std::string result = resolved.get();
+      for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        if (*it == "..") {
+          result = ParentPath(result);
+        } else if (*it != "." && !it->empty()) {
+          result = JoinPath(result, *it);
+        }
+      }
+      return result;
+    }
+    if (errno != ENOENT || existing == "." || existing == "/") {
+      return ErrnoError(errno, "resolve", path);
+    }
+    split_last();
+  }
+}
 
 }  // namespace
 

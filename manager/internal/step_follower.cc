@@ -37,10 +37,16 @@ StepFollower::StepFollower(std::string root, const FollowOptions& options)
   listing_.filesystem = options_.filesystem;
 }
 
-absl::StatusOr<std::unique_ptr<StepFollower>> StepFollower::Create(const std::string& root,
+absl::StatusOr<std::unique_ptr<StepFollower>> StepFollower::Create(const std::string& named_root,
                                                                    const FollowOptions& options) {
-  if (root.empty()) return absl::InvalidArgumentError("the checkpoint root to follow is empty");
+  if (named_root.empty()) {
+    return absl::InvalidArgumentError("the checkpoint root to follow is empty");
+  }
   CAIRN_RETURN_IF_ERROR(ValidateFollowOptions(options));
+  Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
+  // A root that cannot be resolved yet (not readable, say) is followed as named: the listing
+  // that follows meets the same error and reports it where a follower reports every other.
+  const std::string root = ResolveRoot(fs, named_root).value_or(named_root);
   std::unique_ptr<StepFollower> follower(new StepFollower(root, options));
   DirectoryWatcher& watcher = options.watcher ? *options.watcher : DirectoryWatcher::Default();
   follower->subscription_ = watcher.Subscribe(options.watch_mode);
