@@ -15,11 +15,13 @@
 namespace cairn {
 namespace {
 
-// Line 1 is for people; the listing follows, then its own checksum:
+// Line 1 is for people; the listing follows, then the checksum of everything above it:
 //   committed by cairn
 //   files <count>
 //   <size> <checksum, 16 hex digits> <path, C-escaped>     (one line per file)
-//   checksum <16 hex digits>                               (of the lines from "files" on)
+//   checksum <16 hex digits>                               (of every byte before this line)
+// The previous version's checksum covered the lines from "files" on; such markers still load
+// when their first line is exactly kFirstLine.
 constexpr char kFirstLine[] = "committed by cairn";
 constexpr uint64_t kMaxMarkerBytes = uint64_t{64} << 20;
 constexpr uint64_t kMaxListedFiles = 1'000'000;
@@ -32,6 +34,15 @@ bool ParseHex16(absl::string_view text, uint64_t* value) {
 
 // A listed path is only ever compared with paths cairn builds, never opened, but one that could
 // not have been written inside the checkpoint marks the listing as damaged all the same.
+// Whether `text` has a cairn marker's structure: more than one line, or its one line is a
+// listing's. Only a one-line text (what Orbax writes) or an empty file vouches for the commit
+// alone, so that damage anywhere in a cairn marker, its first line included, is reported.
+bool HasListingStructure(absl::string_view text) {
+  absl::ConsumeSuffix(&text, "\n");
+  return text.find('\n') != absl::string_view::npos || absl::StartsWith(text, "files ") ||
+         absl::StartsWith(text, "checksum ");
+}
+
 bool IsPlausiblePath(absl::string_view path) {
   if (path.empty() || path.front() == '/') return false;
   for (absl::string_view part : absl::StrSplit(path, '/')) {
@@ -50,7 +61,8 @@ std::string FormatCommitMarker(const ListedFiles& files) {
     absl::StrAppend(&listing, digest.size, " ", Hex16(digest.checksum), " ", absl::CEscape(path),
                     "\n");
   }
-  return absl::StrCat(kFirstLine, "\n", listing, "checksum ", Hex16(Checksum64(listing)), "\n");
+  const std::string covered = absl::StrCat(kFirstLine, "\n", listing);
+  return absl::StrCat(covered, "checksum ", Hex16(Checksum64(covered)), "\n");
 }
 
 absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs,
@@ -74,31 +86,30 @@ absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs,
   }
   CAIRN_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(fs, path, kMaxMarkerBytes));
   const absl::string_view text = contents;
-  const size_t first_end = text.find('\n');
-  // Anything but a listing under cairn's first line (one line, Orbax's text) vouches only for
-  // the commit itself.
-  if (first_end == absl::string_view::npos || text.substr(0, first_end) != kFirstLine ||
-      !absl::StartsWith(text.substr(first_end + 1), "files ")) {
-    return std::nullopt;
-  }
+  if (!HasListingStructure(text)) return std::nullopt;
 
   const auto damaged = [&path](absl::string_view why) {
     return absl::DataLossError(
         absl::StrCat(path, " is damaged (", why, "); the checkpoint's files cannot be verified"));
   };
-  const absl::string_view rest = text.substr(first_end + 1);
-  const size_t checksum_at = rest.rfind("checksum ");
+  const size_t checksum_at = text.rfind("checksum ");
   if (checksum_at == absl::string_view::npos ||
-      (checksum_at != 0 && rest[checksum_at - 1] != '\n')) {
+      (checksum_at != 0 && text[checksum_at - 1] != '\n')) {
     return damaged("no checksum line");
   }
-  const absl::string_view listing = rest.substr(0, checksum_at);
-  absl::string_view checksum_line = rest.substr(checksum_at + 9);
+  const absl::string_view covered = text.substr(0, checksum_at);
+  absl::string_view checksum_line = text.substr(checksum_at + 9);
   if (checksum_line.empty() || checksum_line.back() != '\n') return damaged("unterminated");
   checksum_line.remove_suffix(1);
   uint64_t checksum = 0;
   if (!ParseHex16(checksum_line, &checksum)) return damaged("malformed checksum line");
-  if (Checksum64(listing) != checksum) return damaged("its checksum does not match");
+  const size_t first_end = covered.find('\n');
+  if (first_end == absl::string_view::npos) return damaged("no listing");
+  const absl::string_view listing = covered.substr(first_end + 1);
+  const bool matches =
+      Checksum64(covered) == checksum ||
+      (covered.substr(0, first_end) == kFirstLine && Checksum64(listing) == checksum);
+  if (!matches) return damaged("its checksum does not match");
 
   std::vector<absl::string_view> lines = absl::StrSplit(listing, '\n');
   if (lines.empty() || !lines.back().empty()) return damaged("unterminated listing");

@@ -27,9 +27,9 @@ using ListedFiles = std::map<std::string, FileDigest>;
 // The marker's contents for `files`.
 std::string FormatCommitMarker(const ListedFiles& files);
 
-// The files listed by the marker in `dir`. nullopt when there is no marker, or one that lists
-// nothing (Orbax's, an earlier cairn's): there is nothing to verify. DataLoss naming the marker
-// when its listing is damaged.
+// The files listed by the marker in `dir`. nullopt when there is no marker, or an empty or
+// one-line one (Orbax's): there is nothing to verify. DataLoss naming the marker when it has
+// more than one line, or a listing's, and is damaged anywhere, its first line included.
 absl::StatusOr<std::optional<ListedFiles>> ReadCommitMarker(Filesystem& fs, const std::string& dir);
 
 }  // namespace cairn
