@@ -32,8 +32,6 @@ bool ParseHex16(absl::string_view text, uint64_t* value) {
   return text.size() == 16 && absl::SimpleHexAtoi(text, value);
 }
 
-// A listed path is only ever compared with paths cairn builds, never opened, but one that could
-// not have been written inside the checkpoint marks the listing as damaged all the same.
 // Whether `text` has a cairn marker's structure: more than one line, or its one line is a
 // listing's. Only a one-line text (what Orbax writes) or an empty file vouches for the commit
 // alone, so that damage anywhere in a cairn marker, its first line included, is reported.
@@ -43,6 +41,8 @@ bool HasListingStructure(absl::string_view text) {
          absl::StartsWith(text, "checksum ");
 }
 
+// A listed path is only ever compared with paths cairn builds, never opened, but one that could
+// not have been written inside the checkpoint marks the listing as damaged all the same.
 bool IsPlausiblePath(absl::string_view path) {
   if (path.empty() || path.front() == '/') return false;
   for (absl::string_view part : absl::StrSplit(path, '/')) {
