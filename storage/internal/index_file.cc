@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/dtype.h"
 #include "cairn/storage/internal/chunk_layout.h"
+#include "cairn/storage/internal/index_census.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/storage/shape.h"
 #include "cairn/utils/checksum.h"
@@ -25,6 +27,13 @@ namespace {
 constexpr char kMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'D', 'X'};
 // Nesting allowed when parsing: each tree level costs two messages (Node and Dict/Sequence).
 constexpr int kProtoRecursionLimit = 1000;
+// Parsing builds a message for every entry the payload holds, however small it is on disk (an
+// empty chunk record is 2 bytes on disk and 64 in memory). A payload whose parse would take more
+// than this many bytes per byte of it, plus the slack, is refused unparsed. Valid indexes take
+// about 4 bytes per byte when chunk records dominate them and up to about 8 when small leaves
+// do (30 for a list of empty dicts, which only the slack admits).
+constexpr uint64_t kParseBytesPerIndexByte = 8;
+constexpr uint64_t kParseSlackBytes = uint64_t{64} << 20;
 // The most a zstd frame can expand: an RLE block of 4 bytes decodes to at most 128 KiB.
 constexpr uint64_t kMaxZstdExpansion = 32768;
 
@@ -304,6 +313,17 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const
   const char* payload = contents.data() + kIndexHeaderSize;
   if (GetU64(&contents[24]) != Checksum64(payload, payload_size)) {
     return Corrupt(path, "payload checksum mismatch");
+  }
+  const absl::string_view payload_view(payload, payload_size);
+  const std::optional<uint64_t> parse_bytes =
+      EstimateIndexParseBytes(payload_view, kProtoRecursionLimit);
+  if (!parse_bytes.has_value()) return Corrupt(path, "the payload does not parse");
+  if (*parse_bytes > kParseBytesPerIndexByte * payload_size + kParseSlackBytes) {
+    return Corrupt(path,
+                   absl::StrCat("parsing its ", payload_size, " bytes would take ", *parse_bytes,
+                                " bytes of memory, more than ", kParseBytesPerIndexByte,
+                                " times its size plus 64 MiB: it holds more entries "
+                                "than an index of its size can"));
   }
   auto parsed = std::make_unique<ParsedIndex>();
   parsed->index = google::protobuf::Arena::CreateMessage<format::TreeIndex>(&parsed->arena);
