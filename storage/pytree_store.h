@@ -70,6 +70,13 @@ struct StoreLoadOptions {
   bool partial = false;
   // Refuse an index larger than this (a corrupt or hostile size is not trusted).
   uint64_t max_index_bytes = uint64_t{1} << 30;
+  // The most the load allocates for arrays; arrays loaded into caller-provided destinations
+  // (writable arrays of the abstract tree) are not counted. Past it the load fails with
+  // ResourceExhausted naming the key path, before allocating. Unset, it is 4 times the bytes
+  // that stored chunks fill in the arrays (in the requested dtype, so casts and compression
+  // never count against it) plus 1 GiB: only zero padding and arrays the checkpoint holds no
+  // data for can use it up.
+  std::optional<uint64_t> max_allocation_bytes;
 
   Filesystem* filesystem = nullptr;
   ThreadPool* pool = nullptr;

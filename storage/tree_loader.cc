@@ -1,5 +1,6 @@
 // LoadTree: matches the abstract tree against the index, plans the chunk reads, runs them in
 // parallel. Also ReadTreeMetadata and HoldsTree, which read the index alone.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -51,6 +52,10 @@ absl::string_view NodeKindName(const format::Node& node) {
       return "nothing";
   }
 }
+
+// The default allocation budget of a load (StoreLoadOptions::max_allocation_bytes).
+constexpr uint64_t kAllocationPerFilledByte = 4;
+constexpr uint64_t kAllocationSlackBytes = uint64_t{1} << 30;
 
 absl::Status Mismatch(const KeyPath& path, absl::string_view expected, const format::Node& node) {
   return absl::InvalidArgumentError(absl::StrCat("structure mismatch at ", path.ToString(),
@@ -283,11 +288,12 @@ class TreeLoader {
     }
     // The sizes the index gives the data files are checked against the files before anything
     // is allocated for their chunks.
-    CAIRN_RETURN_IF_ERROR(files_->OpenFor(leaf, origin, shape));
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t filled, files_->OpenFor(leaf, origin, shape));
     Array result;
     if (destination) {
       result = *destination;
     } else {
+      CAIRN_RETURN_IF_ERROR(Charge(filled, dtype, shape, where));
       CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
     bool covered = false;
@@ -295,6 +301,36 @@ class TreeLoader {
     if (!covered && result.byte_size() > 0)
       std::memset(result.mutable_data(), 0, result.byte_size());
     return Tree::FromArray(std::move(result));
+  }
+
+  // Counts an array of `shape` about to be allocated, of which stored chunks fill `filled`
+  // elements, against the load's allocation budget (StoreLoadOptions).
+  absl::Status Charge(uint64_t filled, DType dtype, const Shape& shape, const std::string& where) {
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t bytes, ByteSize(dtype, shape));
+    const uint64_t width = DTypeSize(dtype);
+    filled_bytes_ = SaturatingAdd(filled_bytes_, std::min(filled, bytes / width) * width);
+    allocated_bytes_ = SaturatingAdd(allocated_bytes_, bytes);
+    const uint64_t budget =
+        options_.max_allocation_bytes
+            ? *options_.max_allocation_bytes
+            : SaturatingAdd(filled_bytes_ > UINT64_MAX / kAllocationPerFilledByte
+                                ? UINT64_MAX
+                                : filled_bytes_ * kAllocationPerFilledByte,
+                            kAllocationSlackBytes);
+    if (allocated_bytes_ <= budget) return absl::OkStatus();
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "loading ", where, " (", bytes, " bytes) would bring the load's array allocations to ",
+        allocated_bytes_, " bytes, past its budget of ", budget, " bytes",
+        options_.max_allocation_bytes
+            ? " (StoreLoadOptions::max_allocation_bytes)"
+            : absl::StrCat(" (4 times the ", filled_bytes_,
+                           " bytes its stored chunks fill, plus 1 GiB); the checkpoint holds "
+                           "less data than it asks for: raise "
+                           "StoreLoadOptions::max_allocation_bytes to allow it")));
+  }
+
+  static uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
   }
 
   // A stored int, double or bool asked for as an array: a 0-d array.
@@ -402,6 +438,8 @@ class TreeLoader {
   std::unique_ptr<ParsedIndex> parsed_;
   std::unique_ptr<DataFiles> files_;
   std::vector<ChunkRead> reads_;
+  uint64_t filled_bytes_ = 0;     // of the arrays allocated so far, what stored chunks fill
+  uint64_t allocated_bytes_ = 0;  // allocated for arrays so far
 };
 
 Tree MetadataNode(const format::Node& node) {

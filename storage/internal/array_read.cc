@@ -92,18 +92,20 @@ absl::StatusOr<const ReadableFile*> DataFiles::Get(uint32_t file) {
   return files_[file].get();
 }
 
-absl::Status DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
-                                const Shape& shape) {
+absl::StatusOr<uint64_t> DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
+                                            const Shape& shape) {
   const Box region{origin, shape};
+  uint64_t filled = 0;
   for (const format::Shard& shard : leaf.shards()) {
     for (int c = 0; c < shard.chunks_size(); ++c) {
       Box part;
       if (Intersect(ChunkBox(leaf, shard, c), region, &part)) {
         CAIRN_RETURN_IF_ERROR(Get(shard.chunks(c).file()).status());
+        filled += Volume(part.extent);
       }
     }
   }
-  return absl::OkStatus();
+  return filled;
 }
 
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,

@@ -26,8 +26,10 @@ class DataFiles {
 
   absl::StatusOr<const ReadableFile*> Get(uint32_t file);
   // Opens every data file holding chunks of `leaf` that the region of `shape` at `origin` needs,
-  // checking each against its recorded size.
-  absl::Status OpenFor(const format::ArrayLeaf& leaf, const Shape& origin, const Shape& shape);
+  // checking each against its recorded size. Returns how many elements of the region those
+  // chunks fill.
+  absl::StatusOr<uint64_t> OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
+                                   const Shape& shape);
 
  private:
   Filesystem& fs_;
