@@ -136,7 +136,7 @@ TEST_F(FaultInjectionTest, CountsEveryAttemptByKind) {
   EXPECT_EQ(fs_.Count(FaultOp::kSync), 1);
   EXPECT_EQ(fs_.Count(FaultOp::kClose), 1);
   EXPECT_EQ(fs_.Count(FaultOp::kCreateDir), 1);
-  EXPECT_EQ(fs_.Count(FaultOp::kStat), 2);  // the failed one included
+  EXPECT_EQ(fs_.Count(FaultOp::kStat), 3);  // the failed one and ReadFileToString's included
   EXPECT_EQ(fs_.Count(FaultOp::kOpenRead), 1);
   EXPECT_EQ(fs_.Count(FaultOp::kRead), 1);
   EXPECT_EQ(fs_.Count(FaultOp::kRename), 0);

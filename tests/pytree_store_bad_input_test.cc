@@ -207,6 +207,16 @@ TEST_F(HostileIndexTest, HugeDeclaredSizeWithSmallFile) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(HostileIndexTest, OverlappingShardsAreDataLoss) {
+  format::TreeIndex index = Index();
+  format::ArrayLeaf* leaf = Leaf(&index);
+  *leaf->add_shards() = leaf->shards(0);  // a second piece over the same elements
+  absl::Status status = LoadWith(index);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("shards 0 and 1"));
+  EXPECT_THAT(status.message(), HasSubstr("overlap"));
+}
+
 TEST_F(HostileIndexTest, UnknownDType) {
   format::TreeIndex index = Index();
   Leaf(&index)->set_stored_dtype(99);

@@ -12,6 +12,7 @@
 #include "cairn/storage/dtype.h"
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_census.h"
+#include "cairn/storage/internal/shard_overlap.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/storage/shape.h"
 #include "cairn/utils/checksum.h"
@@ -151,6 +152,15 @@ class IndexValidator {
     }
     for (const format::Shard& shard : array.shards()) {
       CAIRN_RETURN_IF_ERROR(Shard(array, shard, global, stored));
+    }
+    absl::StatusOr<std::optional<std::pair<int, int>>> overlap =
+        internal::FindOverlappingShards(array);
+    if (!overlap.ok()) {
+      return Corrupt(file_, absl::StrCat(overlap.status().message(), " at ", Where()));
+    }
+    if (overlap->has_value()) {
+      return Corrupt(file_, absl::StrCat("shards ", (*overlap)->first, " and ", (*overlap)->second,
+                                         " at ", Where(), " overlap; shards never do"));
     }
     return absl::OkStatus();
   }
