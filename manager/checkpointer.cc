@@ -113,8 +113,13 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::st
   CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(*fs, named_root));
   CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, root, options));
   if (options.handle_sigterm) CAIRN_RETURN_IF_ERROR(InstallPreemptionHandler());
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps,
-                         ListSteps(root, ListingFor(options, fs)));
+  std::vector<SkippedStepName> skipped;
+  StepListingOptions listing = ListingFor(options, fs);
+  listing.skipped = &skipped;
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, listing));
+  for (const SkippedStepName& name : skipped) {
+    std::fprintf(stderr, "cairn: %s\n", name.reason.c_str());
+  }
 
   std::unique_ptr<Checkpointer> checkpointer(new Checkpointer(root, std::move(options), fs));
   Checkpointer& c = *checkpointer;
