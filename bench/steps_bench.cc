@@ -1,7 +1,8 @@
 // Lists a root holding 10,000 committed steps (plus temporaries and unrelated entries) and
 // prints the median time, last: list_10k_steps_ms=<ms>. For scale it also prints the time of a
 // bare readdir of the same directory, the floor any listing pays, and the commit-file listing,
-// which checks each step's marker.
+// which checks each step's marker. Both listings Stat each step once: rename mode looks for its
+// _CHECKPOINT_METADATA, since a directory without one (or a marker) is not a step.
 #include <dirent.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/steps/checkpoint_metadata.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/filesystem_util.h"
 
@@ -36,9 +38,9 @@ int Main() {
   for (int step = 0; step < 10000; ++step) {
     const std::string dir = StepPath(root, step, *format);
     std::filesystem::create_directory(dir);
-    if (!WriteStringToFile(*Filesystem::Default(), JoinPath(dir, kCommitMarkerFileName), "", false)
-             .ok()) {
-      return 1;
+    // What a listing looks at of a step: its metadata (rename mode) and its marker.
+    for (const char* name : {kCheckpointMetadataFileName, kCommitMarkerFileName}) {
+      if (!WriteStringToFile(*Filesystem::Default(), JoinPath(dir, name), "", false).ok()) return 1;
     }
   }
   for (int i = 0; i < 100; ++i) {

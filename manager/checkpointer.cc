@@ -113,8 +113,13 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::st
   CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(*fs, named_root));
   CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, root, options));
   if (options.handle_sigterm) CAIRN_RETURN_IF_ERROR(InstallPreemptionHandler());
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps,
-                         ListSteps(root, ListingFor(options, fs)));
+  std::vector<SkippedStepName> skipped;
+  StepListingOptions listing = ListingFor(options, fs);
+  listing.skipped = &skipped;
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, listing));
+  for (const SkippedStepName& name : skipped) {
+    std::fprintf(stderr, "cairn: %s\n", name.reason.c_str());
+  }
 
   std::unique_ptr<Checkpointer> checkpointer(new Checkpointer(root, std::move(options), fs));
   Checkpointer& c = *checkpointer;
@@ -136,6 +141,9 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::st
       --c.background_tasks_;
     });
   }
+  // A run killed between a commit and its retention pass left more steps than its policies
+  // keep; waiting for the next commit would keep them through a finished run.
+  if (!c.options_.read_only && !c.preservation_.empty()) c.ScheduleRetentionLocked();
   return checkpointer;
 }
 
@@ -479,6 +487,29 @@ void Checkpointer::RunRetention() {
     absl::MutexLock lock(&mu_);
     retention_queued_ = false;
   }
+  const absl::Status status = RetentionPass();
+  absl::MutexLock lock(&mu_);
+  if (!status.ok() && retention_error_.ok()) retention_error_ = status;
+  --background_tasks_;
+}
+
+absl::Status Checkpointer::ApplyRetention() {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot apply retention under ", root_, ": the checkpointer is read-only"));
+  }
+  // On the deletion thread, so that it never runs beside another pass or a Delete.
+  absl::Status status = absl::InternalError("retention did not run");
+  absl::Notification done;
+  deleter_->Schedule([&] {
+    status = RetentionPass();
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+absl::Status Checkpointer::RetentionPass() {
   absl::Status status;
   absl::StatusOr<std::vector<StepInfo>> infos = StepInfos();
   if (!infos.ok()) {
@@ -503,9 +534,7 @@ void Checkpointer::RunRetention() {
       steps_.erase(step);
     }
   }
-  absl::MutexLock lock(&mu_);
-  if (!status.ok() && retention_error_.ok()) retention_error_ = status;
-  --background_tasks_;
+  return status;
 }
 
 absl::Status Checkpointer::WaitUntilFinished() {

@@ -43,8 +43,10 @@ class Checkpointer {
  public:
   // Opens the run under `root`: creates it when asked, lists the committed steps already there
   // (a restarted trainer resumes from them) and, unless read-only, starts removing the
-  // temporaries of crashed saves in the background. FailedPrecondition if `root` is not a
-  // directory; NotFound if it is missing and may not be created.
+  // temporaries of crashed saves and a retention pass in the background (its errors go to
+  // WaitUntilFinished and Close): a listed step the policies let go may disappear meanwhile,
+  // so a caller reading such steps waits with WaitUntilFinished first. FailedPrecondition if `root`
+  // is not a directory; NotFound if it is missing and may not be created.
   static absl::StatusOr<std::unique_ptr<Checkpointer>> Create(
       const std::string& root, CheckpointerOptions options = CheckpointerOptions());
 
@@ -113,6 +115,12 @@ class Checkpointer {
   // Deletes `step` now (moved to todelete_subdir when set). FailedPrecondition if a reader
   // leases it or it is being saved; NotFound if it is not a committed step.
   absl::Status Delete(int64_t step);
+  // Runs a retention pass now and returns its error, if any: for a finished run, or once a
+  // reader released a step an earlier pass had to keep. Leased steps are kept, as after a
+  // commit; steps of other processes count once Reload() has listed them. (A pass also runs
+  // after each commit and when a writable Checkpointer opens.) FailedPrecondition when
+  // read-only.
+  absl::Status ApplyRetention();
 
   // Records a preemption, as SIGTERM does with handle_sigterm: the next step offered is saved.
   void NotifyPreemption() { preempted_.store(true); }
@@ -142,6 +150,8 @@ class Checkpointer {
   void RunSave(SaveJob& job);
   void ScheduleRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunRetention();
+  // One retention pass, on the deleter thread; returns the first error.
+  absl::Status RetentionPass();
   // The info of every committed step, reading what is not cached yet.
   absl::StatusOr<std::vector<StepInfo>> StepInfos() const;
   absl::Status RequireCommitted(int64_t step) const;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/commit_marker.h"
+#include "cairn/steps/internal/step_contents.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
 #include "cairn/utils/verifying_filesystem.h"
@@ -214,7 +215,7 @@ absl::StatusOr<bool> IsCommittedCheckpoint(const std::string& named_dir, CommitM
   if (absl::IsNotFound(info.status())) return false;
   CAIRN_RETURN_IF_ERROR(info.status());
   if (!info->is_directory()) return false;
-  if (mode == CommitMode::kRename) return true;
+  if (mode == CommitMode::kRename) return internal::HoldsCheckpoint(fs, dir);
   return PathExists(fs, JoinPath(dir, kCommitMarkerFileName));
 }
 

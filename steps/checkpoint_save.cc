@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/commit_marker.h"
+#include "cairn/steps/internal/step_contents.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/checksumming_filesystem.h"
@@ -53,14 +54,22 @@ class CheckpointWriter {
     CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.custom_metadata, "the custom metadata"));
     CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.metrics, "the metrics"));
     CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.performance_metrics, "the performance metrics"));
+    const bool rename = options_.commit_mode == CommitMode::kRename;
     CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
-    if (exists && !options_.overwrite) {
+    // In rename mode nothing is ever written at the step's own name but a whole checkpoint, so
+    // a directory there holding no checkpoint (an empty one, say) is no save in progress: it is
+    // replaced as an old checkpoint would be, moved aside and deleted once the new one is in.
+    bool leftover = false;
+    if (exists && rename) {
+      CAIRN_ASSIGN_OR_RETURN(const bool holds, internal::HoldsCheckpoint(fs_, dir_));
+      leftover = !holds;
+    }
+    if (exists && !leftover && !options_.overwrite) {
       return absl::AlreadyExistsError(
           absl::StrCat("a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
     }
     CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_, options_.store_save.sync));
 
-    const bool rename = options_.commit_mode == CommitMode::kRename;
     work_ = rename
                 ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
                 : dir_;

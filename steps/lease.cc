@@ -1,9 +1,5 @@
 #include "cairn/steps/lease.h"
 
-#include <unistd.h>
-
-#include <atomic>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
@@ -21,13 +17,31 @@ absl::Status StepGone(const std::string& step_dir, absl::string_view why) {
   return absl::NotFoundError(absl::StrCat("cannot lease ", step_dir, ": ", why));
 }
 
+// Whether a retention pass is deciding to delete the step: a live intent in the step
+// directory, or an earlier version's in LOCKED.
+absl::StatusOr<bool> DeletionBeingDecided(Filesystem& fs, const std::string& step_dir,
+                                          absl::Time now, absl::Duration unparseable_ttl) {
+  absl::StatusOr<std::vector<std::string>> names = fs.ListDir(step_dir);
+  if (absl::IsNotFound(names.status())) return false;  // the caller sees the step gone
+  CAIRN_RETURN_IF_ERROR(names.status());
+  for (const std::string& name : *names) {
+    if (!internal::IsHolderRecordOf(kDeletionIntentName, name)) continue;
+    CAIRN_ASSIGN_OR_RETURN(const HolderState state,
+                           internal::ReadHolderState(fs, step_dir, name, now, unparseable_ttl));
+    if (state == HolderState::kLive) return true;
+  }
+  CAIRN_ASSIGN_OR_RETURN(const HolderState legacy,
+                         internal::ReadHolderState(fs, JoinPath(step_dir, kLockedDirName),
+                                                   kDeletionIntentName, now, unparseable_ttl));
+  return legacy == HolderState::kLive;
+}
+
 // After the lease is written: makes sure no retention pass is deleting the step. A pass that
 // declared its intent before our lease landed may not have seen the lease, so wait for its
 // outcome: it either sees the lease and withdraws, or makes the step disappear.
 absl::Status AwaitNoDeletion(Filesystem& fs, const std::string& step_dir,
                              const std::string& lease_path, bool was_committed,
                              const LeaseOptions& options) {
-  const std::string intent = JoinPath(JoinPath(step_dir, kLockedDirName), kDeletionIntentFileName);
   const std::string marker = JoinPath(step_dir, kCommitMarkerFileName);
   const absl::Time deadline = absl::Now() + options.deletion_wait;
   absl::Duration pause = absl::Microseconds(200);
@@ -40,9 +54,9 @@ absl::Status AwaitNoDeletion(Filesystem& fs, const std::string& step_dir,
       if (!committed) return StepGone(step_dir, "it is being deleted");
     }
     const absl::Time now = absl::Now();
-    CAIRN_ASSIGN_OR_RETURN(const HolderState state,
-                           internal::ReadHolderState(fs, intent, now, options.deletion_wait));
-    if (state != HolderState::kLive) return absl::OkStatus();
+    CAIRN_ASSIGN_OR_RETURN(const bool deciding,
+                           DeletionBeingDecided(fs, step_dir, now, options.deletion_wait));
+    if (!deciding) return absl::OkStatus();
     if (now >= deadline) {
       return StepGone(step_dir, absl::StrCat("a retention pass has been deleting it for over ",
                                              absl::FormatDuration(options.deletion_wait)));
@@ -109,13 +123,10 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& named_step_dir,
   }
   CAIRN_RETURN_IF_ERROR(internal::CheckLockedDir(fs, step_dir));
   const std::string locked = JoinPath(step_dir, kLockedDirName);
-  static std::atomic<uint64_t> counter{0};
-  const absl::Time now = absl::Now();
-  const std::string name = absl::StrCat(HostName(), ".", ::getpid(), ".", counter.fetch_add(1), ".",
-                                        absl::Hex(absl::ToUnixNanos(now)), ".lease");
+  const std::string name =
+      internal::MakeHolderRecordName(kLeaseRecordKind, absl::Now(), options.ttl);
   const std::string path = JoinPath(locked, name);
-  absl::Status written =
-      internal::WriteHolderRecord(fs, step_dir, name, internal::MakeHolderRecord(now, options.ttl));
+  absl::Status written = internal::WriteHolderRecord(fs, step_dir, name);
   if (!written.ok()) {
     fs.DeleteFile(path).IgnoreError();
     fs.DeleteDir(locked).IgnoreError();
@@ -142,10 +153,9 @@ absl::StatusOr<bool> IsLocked(const std::string& named_step_dir, Filesystem* fil
   CAIRN_RETURN_IF_ERROR(names.status());
   const absl::Time now = absl::Now();
   for (const std::string& name : *names) {
-    if (name == kDeletionIntentFileName) continue;
-    CAIRN_ASSIGN_OR_RETURN(
-        const internal::HolderState state,
-        internal::ReadHolderState(fs, JoinPath(locked, name), now, corrupt_lease_ttl));
+    if (name == kDeletionIntentName) continue;  // an earlier version's, not a lease
+    CAIRN_ASSIGN_OR_RETURN(const internal::HolderState state,
+                           internal::ReadHolderState(fs, locked, name, now, corrupt_lease_ttl));
     if (state == internal::HolderState::kLive) return true;
   }
   return false;

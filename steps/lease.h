@@ -24,8 +24,13 @@
 namespace cairn {
 
 inline constexpr char kLockedDirName[] = "LOCKED";
-// Retention's intent to delete the step, written into LOCKED while it decides. Not a lease.
-inline constexpr char kDeletionIntentFileName[] = "_DELETING";
+// Retention's intent to delete the step while it decides: an empty file in the step directory
+// named "_DELETING.<record>" (steps/internal/holder_record.h), which needs no data blocks, so
+// that a full disk can still be freed. Earlier versions wrote LOCKED/_DELETING holding JSON;
+// readers still honour it. Not a lease.
+inline constexpr char kDeletionIntentName[] = "_DELETING";
+// Leases are empty files in LOCKED named "lease.<record>".
+inline constexpr char kLeaseRecordKind[] = "lease";
 
 struct LeaseOptions {
   // After this the lease is stale even if its holder lives; renew by taking a new lease.

@@ -22,8 +22,8 @@ class StepDeleter {
   StepDeleter(const std::string& step_dir, const StepDeletionOptions& options)
       : step_dir_(step_dir),
         parent_(ParentPath(step_dir)),
-        locked_(JoinPath(step_dir, kLockedDirName)),
-        intent_(JoinPath(locked_, kDeletionIntentFileName)),
+        intent_(JoinPath(step_dir, internal::MakeHolderRecordName(kDeletionIntentName, absl::Now(),
+                                                                  kIntentTtl))),
         options_(options),
         fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()) {}
 
@@ -40,10 +40,10 @@ class StepDeleter {
     if (locked) return StepDeletion::kLeased;
 
     // Declare the intent, then look again: a lease written before the intent is seen now, and a
-    // reader arriving later sees the intent and waits for the outcome.
-    absl::Status declared =
-        internal::WriteHolderRecord(fs_, step_dir_, kDeletionIntentFileName,
-                                    internal::MakeHolderRecord(absl::Now(), kIntentTtl));
+    // reader arriving later sees the intent and waits for the outcome. The intent is an empty
+    // file in the step itself, so that declaring it takes no data block: a full disk, which
+    // deletion exists to relieve, does not stop it.
+    absl::Status declared = internal::CreateHolderRecord(fs_, intent_);
     if (!declared.ok()) {
       Withdraw();
       if (absl::IsNotFound(declared)) return StepDeletion::kAbsent;
@@ -69,10 +69,7 @@ class StepDeleter {
   }
 
  private:
-  void Withdraw() {
-    fs_.DeleteFile(intent_).IgnoreError();
-    fs_.DeleteDir(locked_).IgnoreError();  // fails while leases remain, as it should
-  }
+  void Withdraw() { fs_.DeleteFile(intent_).IgnoreError(); }
 
   // Rename mode: the step leaves its name in one rename, made durable before anything inside it
   // is deleted, so a crash cannot bring back a half-deleted step under its name.
@@ -112,16 +109,13 @@ class StepDeleter {
     if (occupied) CAIRN_RETURN_IF_ERROR(DeleteRecursively(fs_, target));
     CAIRN_RETURN_IF_ERROR(fs_.Rename(hidden_, target));
     // The moved step keeps no trace of the decision.
-    fs_.DeleteFile(JoinPath(JoinPath(target, kLockedDirName), kDeletionIntentFileName))
-        .IgnoreError();
-    fs_.DeleteDir(JoinPath(target, kLockedDirName)).IgnoreError();
+    fs_.DeleteFile(JoinPath(target, BaseName(intent_))).IgnoreError();
     CAIRN_RETURN_IF_ERROR(fs_.SyncDir(options_.move_to));
     return fs_.SyncDir(parent_);
   }
 
   const std::string step_dir_;
   const std::string parent_;
-  const std::string locked_;
   const std::string intent_;
   const StepDeletionOptions& options_;
   Filesystem& fs_;

@@ -1,9 +1,10 @@
 // Deleting a committed step without racing the readers that lease it (steps/lease.h).
 //
-// Retention declares its intent in the step's LOCKED directory, then looks for live leases: if
-// one is there the step is kept (and the intent withdrawn); otherwise the step is first made
-// invisible (renamed aside, or its commit marker withdrawn durably) and only then deleted, so a
-// crash midway never leaves a half-deleted directory that looks like a checkpoint.
+// Retention declares its intent in the step (an empty file whose name is the record, so that a
+// full disk does not stop it), then looks for live leases: if one is there the step is kept (and
+// the intent withdrawn); otherwise the step is first made invisible (renamed aside, or its
+// commit marker withdrawn durably) and only then deleted, so a crash midway never leaves a
+// half-deleted directory that looks like a checkpoint.
 #ifndef CAIRN_STEPS_STEP_DELETION_H_
 #define CAIRN_STEPS_STEP_DELETION_H_
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/steps/checkpoint_metadata.h"
+#include "cairn/steps/internal/step_contents.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
 
@@ -29,10 +31,23 @@ absl::StatusOr<std::vector<int64_t>> ListSteps(const std::string& named_root,
     if (entry.type != FileInfo::Type::kDirectory) continue;
     const std::optional<int64_t> step = options.name_format->Parse(entry.name);
     if (!step) continue;
+    const std::string dir = JoinPath(root, entry.name);
     if (options.commit_mode == CommitMode::kCommitFile) {
-      absl::StatusOr<bool> committed =
-          PathExists(fs, JoinPath(JoinPath(root, entry.name), kCommitMarkerFileName));
+      absl::StatusOr<bool> committed = PathExists(fs, JoinPath(dir, kCommitMarkerFileName));
       if (!committed.ok() || !*committed) continue;
+    } else {
+      // Rename mode never makes a step's directory in place, so this is not a save in progress:
+      // it was made by hand, or left by another tool. (When it cannot be told, it is listed.)
+      absl::StatusOr<bool> holds = internal::HoldsCheckpoint(fs, dir);
+      if (holds.ok() && !*holds) {
+        if (options.skipped != nullptr) {
+          options.skipped->push_back(
+              {entry.name,
+               absl::StrCat(dir, " is not a step: it holds neither ", kCheckpointMetadataFileName,
+                            " nor ", kCommitMarkerFileName, "; it is ignored")});
+        }
+        continue;
+      }
     }
     steps.push_back(*step);
   }

@@ -13,16 +13,28 @@
 
 namespace cairn {
 
+// A directory with a step's name that is not a step, and why.
+struct SkippedStepName {
+  std::string name;
+  std::string reason;
+};
+
 struct StepListingOptions {
   std::shared_ptr<const NameFormat> name_format = NameFormat::Plain();
   CommitMode commit_mode = CommitMode::kRename;
   Filesystem* filesystem = nullptr;
+  // When set, receives the directories skipped because they are not steps, though named like
+  // one: in rename mode, those holding neither _CHECKPOINT_METADATA nor a commit marker (an
+  // empty directory, say). Not the uncommitted directories of commit-file mode, which are
+  // saves in progress.
+  std::vector<SkippedStepName>* skipped = nullptr;
 };
 
 // Steps whose directories under `root` parse with the name format and are committed, in
-// ascending order. Temporary directories, uncommitted ones (commit-file mode), files, symlinks
-// and unrelated names are ignored. NotFound if `root` is missing, FailedPrecondition if it is
-// not a directory.
+// ascending order. Temporary directories, uncommitted ones (commit-file mode), directories
+// holding neither _CHECKPOINT_METADATA nor a commit marker (rename mode), files, symlinks and
+// unrelated names are ignored. One Stat per directory named like a step. NotFound if `root` is
+// missing, FailedPrecondition if it is not a directory.
 absl::StatusOr<std::vector<int64_t>> ListSteps(const std::string& root,
                                                const StepListingOptions& options = {});
 

@@ -30,6 +30,14 @@ std::unique_ptr<Checkpointer> Open(Filesystem* fs, const std::string& root, int 
   return testing::OpenCheckpointer(root, options);
 }
 
+// Open, once its start-up cleanup and retention pass are done: the steps it then lists stay.
+std::unique_ptr<Checkpointer> OpenSettled(Filesystem* fs, const std::string& root,
+                                          int max_to_keep) {
+  std::unique_ptr<Checkpointer> ckpt = Open(fs, root, max_to_keep);
+  if (ckpt != nullptr) EXPECT_TRUE(ckpt->WaitUntilFinished().ok());
+  return ckpt;
+}
+
 // Every listed step loads as the state of that step.
 void ExpectEveryStepLoads(Checkpointer& ckpt, const std::string& context) {
   for (int64_t step : ckpt.AllSteps()) {
@@ -79,7 +87,7 @@ TEST_P(KilledSaveTest, TheNextCheckpointerFindsOnlyCommittedSteps) {
     const std::string context = absl::StrCat("killed at mutation ", n, " of ", mutations);
     MemoryFilesystem memory;
     const bool saved = SaveAndDieAt(memory, n);
-    auto next = Open(&memory, "/run", max_to_keep);
+    auto next = OpenSettled(&memory, "/run", max_to_keep);
     const std::vector<int64_t> steps = next->AllSteps();
     // An acknowledged save is listed. One that was cut short is not, unless the process died
     // after its commit, as after a real crash; either way every listed step loads.
@@ -100,7 +108,7 @@ TEST_P(KilledSaveTest, PowerLossAtAnyPointLeavesOnlyWholeSteps) {
     MemoryFilesystem memory;
     const bool saved = SaveAndDieAt(memory, n);
     memory.SimulatePowerLoss();
-    auto next = Open(&memory, "/run", max_to_keep);
+    auto next = OpenSettled(&memory, "/run", max_to_keep);
     const std::vector<int64_t> steps = next->AllSteps();
     if (saved) EXPECT_EQ(std::count(steps.begin(), steps.end(), 3), 1) << context;
     EXPECT_FALSE(steps.empty()) << context;

@@ -90,21 +90,30 @@ TEST(Retention, TheLatestStepMayGoWhenExplicitlyAllowed) {
   EXPECT_FALSE(ckpt->ShouldSave(4));
 }
 
-TEST(Retention, ALeasedStepIsKeptAndRetriedAtTheNextPass) {
-  TempDir tmp;
-  CheckpointerOptions options;
-  options.max_to_keep = 1;
-  auto ckpt = OpenCheckpointer(tmp.path(), options);
-  SaveAll(*ckpt, {{1, 0}});
-  absl::StatusOr<StepLease> lease = AcquireLease(ckpt->StepDir(1));
-  ASSERT_TRUE(lease.ok()) << lease.status();
-  SaveAll(*ckpt, {{2, 0}});
-  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 2));
-  EXPECT_TRUE(IsStateAt(*ckpt->Load(1), 1));
-  ASSERT_TRUE(lease->Release().ok());
-  SaveAll(*ckpt, {{3, 0}});
-  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3));
-  EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3));
+// A run keeping one step, which saved steps 1 and 2 while a reader leased step 1.
+class LeasedRetention : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CheckpointerOptions options;
+    options.max_to_keep = 1;
+    ckpt_ = OpenCheckpointer(tmp_.path(), options);
+    SaveAll(*ckpt_, {{1, 0}});
+    lease_ = AcquireLease(ckpt_->StepDir(1));
+    ASSERT_TRUE(lease_.ok()) << lease_.status();
+    SaveAll(*ckpt_, {{2, 0}});
+  }
+  TempDir tmp_;
+  std::unique_ptr<Checkpointer> ckpt_;
+  absl::StatusOr<StepLease> lease_;
+};
+
+TEST_F(LeasedRetention, ALeasedStepIsKeptAndRetriedAtTheNextPass) {
+  EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(1, 2));
+  EXPECT_TRUE(IsStateAt(*ckpt_->Load(1), 1));
+  ASSERT_TRUE(lease_->Release().ok());
+  SaveAll(*ckpt_, {{3, 0}});
+  EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(3));
+  EXPECT_THAT(OnDisk(tmp_.path()), ElementsAre(3));
 }
 
 TEST(Retention, DeleteRefusesALeasedStep) {
@@ -175,7 +184,9 @@ TEST(Retention, AFailedDeletionIsReportedAndRetriedLater) {
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 2));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(1, 2));
   EXPECT_TRUE(IsStateAt(*ckpt->Load(1), 1));
-  EXPECT_FALSE(std::filesystem::exists(tmp.Join("1/LOCKED")));  // the intent was withdrawn
+  for (const std::string& name : testing::EntryNames(tmp.Join("1"))) {
+    EXPECT_EQ(name.find(kDeletionIntentName), std::string::npos) << "intent not withdrawn";
+  }
   SaveAll(*ckpt, {{3, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3));
@@ -190,6 +201,77 @@ TEST(Retention, RunsOnStepsFoundAtStartUp) {
   SaveAll(*ckpt, {{4, 0}});
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3, 4));
   EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3, 4));
+}
+
+// Steps saved with no policy, as a run killed after each commit, before its retention pass.
+void SaveFiveWithoutRetention(const std::string& root) {
+  SaveAll(*OpenCheckpointer(root, CheckpointerOptions()), {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}});
+}
+
+TEST(Retention, RunsWhenACheckpointerOpensWithoutWaitingForACommit) {
+  TempDir tmp;
+  SaveFiveWithoutRetention(tmp.path());
+  CheckpointerOptions options;
+  options.max_to_keep = 3;
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(3, 4, 5));
+  EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3, 4, 5));
+}
+
+TEST(Retention, TheStartUpPassKeepsALeasedStep) {
+  TempDir tmp;
+  SaveFiveWithoutRetention(tmp.path());
+  absl::StatusOr<StepLease> lease = AcquireLease(tmp.Join("1"));
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  CheckpointerOptions options;
+  options.max_to_keep = 3;
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 3, 4, 5));
+  EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(1, 3, 4, 5));
+}
+
+TEST(Retention, AReadOnlyCheckpointerRetiresNothing) {
+  TempDir tmp;
+  SaveFiveWithoutRetention(tmp.path());
+  CheckpointerOptions options;
+  options.max_to_keep = 3;
+  options.read_only = true;
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  ASSERT_TRUE(ckpt->WaitUntilFinished().ok());
+  absl::Status applied = ckpt->ApplyRetention();
+  EXPECT_EQ(applied.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(applied.message(), ::testing::HasSubstr("read-only"));
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(1, 2, 3, 4, 5));
+}
+
+TEST_F(LeasedRetention, ApplyRetentionRetiresAStepOnceItsLeaseIsReleased) {
+  ASSERT_TRUE(ckpt_->ApplyRetention().ok());
+  EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(1, 2));  // still leased
+  ASSERT_TRUE(lease_->Release().ok());
+  ASSERT_TRUE(ckpt_->ApplyRetention().ok());
+  EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(2));
+  EXPECT_THAT(OnDisk(tmp_.path()), ElementsAre(2));
+}
+
+TEST(Retention, ApplyRetentionReportsAFailedDeletion) {
+  TempDir tmp;
+  FaultInjectionFilesystem faults(Filesystem::Default());
+  SaveFiveWithoutRetention(tmp.path());
+  faults.FailAll(FaultOp::kRename, IoError());
+  CheckpointerOptions options;
+  options.max_to_keep = 3;
+  options.filesystem = &faults;
+  auto ckpt = OpenCheckpointer(tmp.path(), options);
+  EXPECT_EQ(ckpt->WaitUntilFinished().code(), absl::StatusCode::kDataLoss);  // the start-up pass
+  absl::Status applied = ckpt->ApplyRetention();
+  EXPECT_EQ(applied.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(applied.message(), ::testing::HasSubstr("retiring step 1"));
+  faults.Clear();
+  ASSERT_TRUE(ckpt->ApplyRetention().ok());
+  EXPECT_THAT(OnDisk(tmp.path()), ElementsAre(3, 4, 5));
 }
 
 }  // namespace

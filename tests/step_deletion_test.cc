@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/internal/holder_record.h"
 #include "cairn/steps/lease.h"
+#include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -59,7 +61,9 @@ TEST_P(StepDeletionTest, KeepsALeasedStepUntouched) {
   ASSERT_TRUE(lease.ok()) << lease.status();
   EXPECT_EQ(*DeleteStepUnlessLeased(step_, Options()), StepDeletion::kLeased);
   EXPECT_TRUE(IsStateAt(*Load(step_), 7));
-  EXPECT_FALSE(std::filesystem::exists(step_ + "/LOCKED/_DELETING"));
+  for (const std::string& name : EntryNames(step_)) {
+    EXPECT_EQ(name.find("_DELETING"), std::string::npos) << "intent not withdrawn: " << name;
+  }
   ASSERT_TRUE(lease->Release().ok());
   EXPECT_EQ(*DeleteStepUnlessLeased(step_, Options()), StepDeletion::kDeleted);
 }
@@ -83,28 +87,41 @@ TEST_P(StepDeletionTest, AStepThatIsAFileIsRefused) {
 // A reader that leases while retention is deciding waits for the decision: here the intent
 // belongs to this (live) process and is never withdrawn, so the reader gives the step up.
 TEST_P(StepDeletionTest, ALeaseWaitsForADeletionBeingDecided) {
-  std::filesystem::create_directories(step_ + "/LOCKED");
-  ASSERT_TRUE(WriteStringToFile(*Filesystem::Default(), step_ + "/LOCKED/_DELETING",
-                                internal::MakeHolderRecord(absl::Now(), absl::Minutes(1)), false)
-                  .ok());
+  const std::string intent =
+      internal::MakeHolderRecordName(kDeletionIntentName, absl::Now(), absl::Minutes(1));
+  ASSERT_TRUE(internal::CreateHolderRecord(*Filesystem::Default(), JoinPath(step_, intent)).ok());
   LeaseOptions options;
   options.deletion_wait = absl::Milliseconds(20);
   absl::StatusOr<StepLease> lease = AcquireLease(step_, options);
   EXPECT_EQ(lease.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(lease.status().message(), HasSubstr("retention pass"));
   // The reader took its lease back: only the intent is left.
+  EXPECT_FALSE(std::filesystem::exists(step_ + "/LOCKED"));
+  EXPECT_TRUE(std::filesystem::exists(JoinPath(step_, intent)));
+}
+
+// A root shared with an earlier version: its intent, LOCKED/_DELETING holding JSON, still holds
+// readers off while it decides.
+TEST_P(StepDeletionTest, AnEarlierVersionsIntentIsHonoured) {
+  std::filesystem::create_directories(step_ + "/LOCKED");
+  const std::string record =
+      absl::StrCat(R"({"host":")", HostName(), R"(","pid":)", getpid(), R"(,"expires_nsecs":)",
+                   absl::ToUnixNanos(absl::Now() + absl::Minutes(1)), "}");
+  ASSERT_TRUE(
+      WriteStringToFile(*Filesystem::Default(), step_ + "/LOCKED/_DELETING", record, false).ok());
+  LeaseOptions options;
+  options.deletion_wait = absl::Milliseconds(20);
+  EXPECT_EQ(AcquireLease(step_, options).status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(EntryNames(step_ + "/LOCKED"), ElementsAre("_DELETING"));
 }
 
 TEST_P(StepDeletionTest, TheIntentOfADeadProcessIsIgnored) {
   const pid_t child = fork();
   if (child == 0) {
-    std::filesystem::create_directories(step_ + "/LOCKED");
-    const bool ok =
-        WriteStringToFile(*Filesystem::Default(), step_ + "/LOCKED/_DELETING",
-                          internal::MakeHolderRecord(absl::Now(), absl::Minutes(1)), false)
-            .ok();
-    _exit(ok ? 0 : 1);
+    const std::string intent =
+        internal::MakeHolderRecordName(kDeletionIntentName, absl::Now(), absl::Minutes(1));
+    _exit(internal::CreateHolderRecord(*Filesystem::Default(), JoinPath(step_, intent)).ok() ? 0
+                                                                                             : 1);
   }
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);

@@ -17,17 +17,19 @@ class FaultInjectionFilesystem::Writable final : public WritableFile {
   absl::Status Append(absl::string_view data) override {
     bool short_write = false;
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kWrite, path(), &short_write));
-    if (!short_write) return inner_->Append(data);
-    CAIRN_RETURN_IF_ERROR(inner_->Append(data.substr(0, data.size() / 2)));
-    return DiskFull();
+    const absl::string_view written = short_write ? data.substr(0, data.size() / 2) : data;
+    CAIRN_RETURN_IF_ERROR(Extend(std::nullopt, written.size()));
+    CAIRN_RETURN_IF_ERROR(inner_->Append(written));
+    return short_write ? DiskFull() : absl::OkStatus();
   }
 
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
     bool short_write = false;
     CAIRN_RETURN_IF_ERROR(fs_->Check(FaultOp::kWrite, path(), &short_write));
-    if (!short_write) return inner_->WriteAt(offset, data);
-    CAIRN_RETURN_IF_ERROR(inner_->WriteAt(offset, data.substr(0, data.size() / 2)));
-    return DiskFull();
+    const absl::string_view written = short_write ? data.substr(0, data.size() / 2) : data;
+    CAIRN_RETURN_IF_ERROR(Extend(offset, written.size()));
+    CAIRN_RETURN_IF_ERROR(inner_->WriteAt(offset, written));
+    return short_write ? DiskFull() : absl::OkStatus();
   }
 
   absl::Status Sync() override {
@@ -49,6 +51,16 @@ class FaultInjectionFilesystem::Writable final : public WritableFile {
   const std::string& path() const override { return inner_->path(); }
 
  private:
+  // Takes the space a write of `n` bytes at `offset` (the end when nullopt) adds to the file.
+  absl::Status Extend(std::optional<uint64_t> offset, uint64_t n) {
+    absl::MutexLock lock(&mu_);
+    const uint64_t end = offset.value_or(size_) + n;
+    if (end <= size_) return absl::OkStatus();
+    CAIRN_RETURN_IF_ERROR(fs_->TakeSpace(path(), end - size_));
+    size_ = end;
+    return absl::OkStatus();
+  }
+
   absl::Status DiskFull() const {
     return absl::ResourceExhaustedError(
         absl::StrCat("write ", path(), ": injected fault: short write, no space left on device"));
@@ -56,6 +68,9 @@ class FaultInjectionFilesystem::Writable final : public WritableFile {
 
   FaultInjectionFilesystem* const fs_;
   const std::unique_ptr<WritableFile> inner_;
+  // Writes at disjoint offsets may come from several threads; the size they reach is shared.
+  absl::Mutex mu_;
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class FaultInjectionFilesystem::Readable final : public ReadableFile {
@@ -161,11 +176,44 @@ void FaultInjectionFilesystem::ShortWriteNth(int n) {
   short_write_at_ = counts_[static_cast<int>(FaultOp::kWrite)] + std::max(n, 0);
 }
 
+void FaultInjectionFilesystem::LimitFreeSpace(uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  free_bytes_ = bytes;
+}
+
 void FaultInjectionFilesystem::Clear() {
   absl::MutexLock lock(&mu_);
   for (auto& armed : by_kind_) armed.reset();
   by_mutation_.reset();
   short_write_at_.reset();
+  free_bytes_.reset();
+}
+
+absl::Status FaultInjectionFilesystem::TakeSpace(absl::string_view path, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (!free_bytes_) return absl::OkStatus();
+  if (bytes > *free_bytes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("write ", path, ": injected fault: No space left on device (", bytes,
+                     " bytes asked, ", *free_bytes_, " free)"));
+  }
+  *free_bytes_ -= bytes;
+  return absl::OkStatus();
+}
+
+uint64_t FaultInjectionFilesystem::SpaceOf(const std::string& path) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!free_bytes_) return 0;
+  }
+  absl::StatusOr<FileInfo> info = inner_->Stat(path);
+  return info.ok() && info->is_file() ? info->size : 0;
+}
+
+absl::Status FaultInjectionFilesystem::GiveBackIfOk(absl::Status status, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (status.ok() && free_bytes_) *free_bytes_ += bytes;
+  return status;
 }
 
 int64_t FaultInjectionFilesystem::Count(FaultOp op) const {
@@ -220,7 +268,10 @@ absl::Status FaultInjectionFilesystem::Check(FaultOp op, absl::string_view path,
 absl::StatusOr<std::unique_ptr<WritableFile>> FaultInjectionFilesystem::NewWritableFile(
     const std::string& path) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kOpenWrite, path));
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, inner_->NewWritableFile(path));
+  const uint64_t truncated = SpaceOf(path);
+  absl::StatusOr<std::unique_ptr<WritableFile>> opened = inner_->NewWritableFile(path);
+  CAIRN_RETURN_IF_ERROR(GiveBackIfOk(opened.status(), truncated));
+  std::unique_ptr<WritableFile> file = *std::move(opened);
   return std::unique_ptr<WritableFile>(new Writable(this, std::move(file)));
 }
 
@@ -255,7 +306,8 @@ absl::Status FaultInjectionFilesystem::CreateDir(const std::string& path) {
 
 absl::Status FaultInjectionFilesystem::DeleteFile(const std::string& path) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kDelete, path));
-  return inner_->DeleteFile(path);
+  const uint64_t freed = SpaceOf(path);
+  return GiveBackIfOk(inner_->DeleteFile(path), freed);
 }
 
 absl::Status FaultInjectionFilesystem::DeleteDir(const std::string& path) {
@@ -265,7 +317,8 @@ absl::Status FaultInjectionFilesystem::DeleteDir(const std::string& path) {
 
 absl::Status FaultInjectionFilesystem::Rename(const std::string& from, const std::string& to) {
   CAIRN_RETURN_IF_ERROR(Check(FaultOp::kRename, absl::StrCat(from, " to ", to)));
-  return inner_->Rename(from, to);
+  const uint64_t replaced = from != to ? SpaceOf(to) : 0;
+  return GiveBackIfOk(inner_->Rename(from, to), replaced);
 }
 
 absl::Status FaultInjectionFilesystem::SyncDir(const std::string& path) {

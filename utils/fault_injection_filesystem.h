@@ -74,7 +74,12 @@ class FaultInjectionFilesystem final : public Filesystem {
   // The n-th write from now on really writes only the first half of its bytes, then reports a
   // full disk (ResourceExhausted). An injected error for the same write takes precedence.
   void ShortWriteNth(int n);
-  // Disarms every fault; the counts are kept.
+  // From now on the disk has `bytes` free, as a small tmpfs would: a write takes the bytes by
+  // which it extends its file, deleting or truncating a file (or renaming over it) gives its
+  // bytes back, and a write that does not fit fails with ResourceExhausted and writes nothing.
+  // Empty files and directories take no space.
+  void LimitFreeSpace(uint64_t bytes);
+  // Disarms every fault and lifts the space limit; the counts are kept.
   void Clear();
 
   // Operations attempted (failed ones included) since construction or ResetCounts().
@@ -111,6 +116,14 @@ class FaultInjectionFilesystem final : public Filesystem {
   // With `short_write`, also reports whether this write is the one to cut short.
   absl::Status Check(FaultOp op, absl::string_view path, bool* short_write = nullptr);
 
+  // With a space limit: takes `bytes` from the free space, or fails with ResourceExhausted.
+  absl::Status TakeSpace(absl::string_view path, uint64_t bytes);
+  // With a space limit: the size of the file at `path` (0 without one, or for no file).
+  uint64_t SpaceOf(const std::string& path);
+  // With a space limit: gives `bytes` back when `status`, the outcome of the operation that
+  // freed them, is OK. Returns `status`.
+  absl::Status GiveBackIfOk(absl::Status status, uint64_t bytes);
+
   Filesystem* const inner_;
   mutable absl::Mutex mu_;
   std::array<int64_t, kNumFaultOps> counts_ ABSL_GUARDED_BY(mu_) = {};
@@ -118,6 +131,7 @@ class FaultInjectionFilesystem final : public Filesystem {
   std::array<std::optional<Armed>, kNumFaultOps> by_kind_ ABSL_GUARDED_BY(mu_);
   std::optional<Armed> by_mutation_ ABSL_GUARDED_BY(mu_);
   std::optional<int64_t> short_write_at_ ABSL_GUARDED_BY(mu_);
+  std::optional<uint64_t> free_bytes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cairn

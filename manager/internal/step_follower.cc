@@ -1,6 +1,7 @@
 #include "cairn/manager/internal/step_follower.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +36,7 @@ StepFollower::StepFollower(std::string root, const FollowOptions& options)
   listing_.name_format = options_.name_format;
   listing_.commit_mode = options_.commit_mode;
   listing_.filesystem = options_.filesystem;
+  listing_.skipped = &skipped_;
 }
 
 absl::StatusOr<std::unique_ptr<StepFollower>> StepFollower::Create(const std::string& named_root,
@@ -90,7 +92,13 @@ absl::StatusOr<LeasedStep> StepFollower::Await(int64_t min_step, StepOrder order
     // Read before listing: a change after this point wakes the wait below.
     const uint64_t seen = subscription_->sequence();
     std::vector<int64_t> steps;
+    skipped_.clear();
     absl::StatusOr<std::vector<int64_t>> listed = ListSteps(root_, listing_);
+    for (const SkippedStepName& skipped : skipped_) {
+      if (reported_skips_.insert(skipped.name).second) {
+        std::fprintf(stderr, "cairn: %s\n", skipped.reason.c_str());
+      }
+    }
     if (listed.ok()) {
       steps = *std::move(listed);
     } else if (!absl::IsNotFound(listed.status())) {

@@ -54,6 +54,9 @@ class StepFollower {
   StepListingOptions listing_;
   std::unique_ptr<DirectoryWatcher::Subscription> subscription_;
   std::set<std::string> watched_steps_;
+  // Directories named like steps that are not steps: each is reported once, on stderr.
+  std::vector<SkippedStepName> skipped_;
+  std::set<std::string> reported_skips_;
 };
 
 }  // namespace cairn::internal
