@@ -102,7 +102,8 @@ class Checkpointer {
   // Loads the pytree of `step` (resolved as cairn::Load does).
   absl::StatusOr<Tree> Load(int64_t step, const Tree& abstract = Tree::AsSaved(),
                             const CheckpointableName& name = CheckpointableName::Auto()) const;
-  // Loads the named checkpointables of `step` (all when `requests` is empty).
+  // Loads the named checkpointables of `step` (all when `requests` is empty: stateful objects
+  // then come back as UnrestoredObject, to be requested with the object to restore into).
   absl::StatusOr<Checkpointables> LoadCheckpointables(
       int64_t step, const std::map<std::string, LoadRequest>& requests = {}) const;
   absl::StatusOr<CheckpointMetadata> Metadata(int64_t step) const;

@@ -90,6 +90,8 @@ absl::Status Save(const std::string& dir, const Tree& tree,
                   const CheckpointOptions& options = CheckpointOptions());
 
 // Loads the named checkpointables (all of them when `requests` is empty); only those are read.
+// Loading all of them leaves stateful objects unrestored (there is nothing to restore into): each
+// is returned as an UnrestoredObject naming its type; request it with an object to restore it.
 absl::StatusOr<Checkpointables> LoadCheckpointables(
     const std::string& dir, const std::map<std::string, LoadRequest>& requests = {},
     const CheckpointOptions& options = CheckpointOptions());
