@@ -17,6 +17,7 @@
 #include "cairn/steps/step_listing.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -233,10 +234,14 @@ absl::Status Checkpointer::ValidateSave(int64_t step, const Checkpointables& ite
           absl::StrCat("checkpointable '", name, "': ", handler.status().message()));
     }
   }
+  // Refused here, not by the background save: the caller learns of it from this call.
+  CAIRN_RETURN_IF_ERROR(CheckSavable(items));
   if (!args.metrics.is_object() || !args.custom_metadata.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot save step ", step, ": metrics and custom_metadata must be JSON objects"));
   }
+  CAIRN_RETURN_IF_ERROR(CheckJsonForSave(args.metrics, "the metrics"));
+  CAIRN_RETURN_IF_ERROR(CheckJsonForSave(args.custom_metadata, "the custom metadata"));
   for (const auto& policy : preservation_) {
     if (std::optional<Ranking> ranking = RankingOf(*policy)) {
       absl::StatusOr<std::optional<double>> value = ranking->metric(args.metrics);

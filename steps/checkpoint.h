@@ -82,6 +82,11 @@ struct CheckpointableName {
   explicit CheckpointableName(std::string n) : name(std::move(n)) {}
 };
 
+// InvalidArgument naming the checkpointable and the key path (or JSON pointer) when an item holds
+// what could not be read back: a tree's dict key or string, or a JSON key or string, that is not
+// well-formed UTF-8; JSON nested too deep. SaveCheckpointables checks it before writing anything.
+absl::Status CheckSavable(const Checkpointables& items);
+
 // Saves `items` as one checkpoint at `dir`, atomically.
 absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
                                  const CheckpointOptions& options = CheckpointOptions());

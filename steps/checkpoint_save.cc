@@ -49,10 +49,12 @@ class CheckpointWriter {
       }
       handlers.push_back(*std::move(handler));
     }
+    CAIRN_RETURN_IF_ERROR(CheckSavable(items));
     // What _CHECKPOINT_METADATA holds must read back, or the whole step would not load.
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.custom_metadata, "the custom metadata"));
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.metrics, "the metrics"));
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.performance_metrics, "the performance metrics"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.custom_metadata, "the custom metadata"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.metrics, "the metrics"));
+    CAIRN_RETURN_IF_ERROR(
+        CheckJsonForSave(options_.performance_metrics, "the performance metrics"));
     CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
     if (exists && !options_.overwrite) {
       return absl::AlreadyExistsError(
@@ -199,6 +201,18 @@ class CheckpointWriter {
 };
 
 }  // namespace
+
+absl::Status CheckSavable(const Checkpointables& items) {
+  for (const auto& [name, value] : items) {
+    const std::string what = absl::StrCat("checkpointable '", name, "'");
+    if (const auto* tree = std::get_if<Tree>(&value)) {
+      CAIRN_RETURN_IF_ERROR(Annotate(CheckTreeText(*tree), what));
+    } else if (const auto* json = std::get_if<nlohmann::json>(&value)) {
+      CAIRN_RETURN_IF_ERROR(CheckJsonForSave(*json, absl::StrCat("the JSON document of ", what)));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateCheckpointableName(absl::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos ||
