@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -16,6 +17,7 @@
 #include "cairn/steps/step_listing.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -240,10 +242,14 @@ absl::Status Checkpointer::ValidateSave(int64_t step, const Checkpointables& ite
           absl::StrCat("checkpointable '", name, "': ", handler.status().message()));
     }
   }
+  // Refused here, not by the background save: the caller learns of it from this call.
+  CAIRN_RETURN_IF_ERROR(CheckSavable(items));
   if (!args.metrics.is_object() || !args.custom_metadata.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot save step ", step, ": metrics and custom_metadata must be JSON objects"));
   }
+  CAIRN_RETURN_IF_ERROR(CheckJsonForSave(args.metrics, "the metrics"));
+  CAIRN_RETURN_IF_ERROR(CheckJsonForSave(args.custom_metadata, "the custom metadata"));
   for (const auto& policy : preservation_) {
     if (std::optional<Ranking> ranking = RankingOf(*policy)) {
       absl::StatusOr<std::optional<double>> value = ranking->metric(args.metrics);
@@ -282,8 +288,9 @@ absl::StatusOr<bool> Checkpointer::DecideLocked(int64_t step, const SaveArgs& ar
   return ShouldSaveLocked(step);
 }
 
-absl::Status Checkpointer::TakeUnreportedSaveErrorsLocked() {
+absl::Status Checkpointer::TakeUnreportedSaveErrorsLocked(std::optional<int64_t> attempting) {
   std::vector<std::string> failures;
+  std::vector<int64_t> steps;
   absl::StatusCode code = absl::StatusCode::kOk;
   std::vector<std::shared_ptr<internal::SaveState>> pending;
   for (std::shared_ptr<internal::SaveState>& save : saves_) {
@@ -295,11 +302,20 @@ absl::Status Checkpointer::TakeUnreportedSaveErrorsLocked() {
     if (error.ok()) continue;
     if (code == absl::StatusCode::kOk) code = error.code();
     failures.push_back(absl::StrCat("step ", save->step(), ": ", error.message()));
+    steps.push_back(save->step());
   }
   saves_ = std::move(pending);
   if (failures.empty()) return absl::OkStatus();
-  return absl::Status(code, absl::StrCat("a background save failed and was not committed (",
-                                         absl::StrJoin(failures, "; "), ")"));
+  const std::string failed = absl::StrJoin(steps, ", ");
+  std::string message = absl::StrCat("a background save failed and was not committed (",
+                                     absl::StrJoin(failures, "; "), ")");
+  if (attempting) {
+    message = absl::StrCat("step ", *attempting, " was not attempted: the earlier failure of step",
+                           steps.size() > 1 ? "s " : " ", failed, " is reported here: ", message);
+  }
+  absl::Status status(code, message);
+  status.SetPayload(kEarlierSaveFailurePayload, absl::Cord(failed));
+  return status;
 }
 
 absl::StatusOr<bool> Checkpointer::Save(int64_t step, const Tree& state, const SaveArgs& args) {
@@ -372,8 +388,7 @@ absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, Checkpointables
       return closed_ || static_cast<int>(in_flight_.size()) < options_.max_saves_in_flight;
     };
     mu_.Await(absl::Condition(&has_room));
-    CAIRN_RETURN_IF_ERROR(
-        Annotate(TakeUnreportedSaveErrorsLocked(), absl::StrCat("step ", step, " was not saved")));
+    CAIRN_RETURN_IF_ERROR(TakeUnreportedSaveErrorsLocked(step));
     // Decided again: the wait may have seen a save of this step commit, or the checkpointer close.
     CAIRN_ASSIGN_OR_RETURN(const bool save, DecideLocked(step, args));
     if (!save) return SaveFuture(step);

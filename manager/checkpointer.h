@@ -68,7 +68,8 @@ class Checkpointer {
   // copy: they cannot change while the call waits). Returns false when the save policies skip
   // the step. Errors: a step that exists without `overwrite` (AlreadyExists), a step below the
   // latest without `force`, metrics a best-N policy cannot rank, a read-only or closed
-  // Checkpointer, an error of an earlier background save not yet reported, or the save's own.
+  // Checkpointer, an error of an earlier background save not yet reported (then this step was
+  // not attempted: ReportsEarlierSaveFailure), or the save's own.
   absl::StatusOr<bool> Save(int64_t step, const Tree& state, const SaveArgs& args = SaveArgs());
   absl::StatusOr<bool> Save(int64_t step, const Checkpointables& items,
                             const SaveArgs& args = SaveArgs());
@@ -103,7 +104,8 @@ class Checkpointer {
   // Loads the pytree of `step` (resolved as cairn::Load does).
   absl::StatusOr<Tree> Load(int64_t step, const Tree& abstract = Tree::AsSaved(),
                             const CheckpointableName& name = CheckpointableName::Auto()) const;
-  // Loads the named checkpointables of `step` (all when `requests` is empty).
+  // Loads the named checkpointables of `step` (all when `requests` is empty: stateful objects
+  // then come back as UnrestoredObject, to be requested with the object to restore into).
   absl::StatusOr<Checkpointables> LoadCheckpointables(
       int64_t step, const std::map<std::string, LoadRequest>& requests = {}) const;
   absl::StatusOr<CheckpointMetadata> Metadata(int64_t step) const;
@@ -146,7 +148,10 @@ class Checkpointer {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool ShouldSaveLocked(int64_t step) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::optional<int64_t> LatestIncludingInFlightLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status TakeUnreportedSaveErrorsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The failures of finished saves no future collected (or is collecting), marked with
+  // kEarlierSaveFailurePayload; `attempting`: the step whose save they stop.
+  absl::Status TakeUnreportedSaveErrorsLocked(std::optional<int64_t> attempting = std::nullopt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunSave(SaveJob& job);
   void ScheduleRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunRetention();

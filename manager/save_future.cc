@@ -27,26 +27,41 @@ SaveReport SaveState::report() const {
   return report_;
 }
 
-absl::Status SaveState::Collect() {
+std::optional<absl::Status> SaveState::Collect(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(&done_));
+  // Counted before waiting: a failure that happens meanwhile is already this caller's.
+  ++collectors_;
+  const bool done = mu_.AwaitWithDeadline(absl::Condition(&done_), deadline);
+  --collectors_;
+  if (!done) return std::nullopt;
   reported_ = true;
   return report_.status;
 }
 
+bool SaveState::collected() const {
+  absl::MutexLock lock(&mu_);
+  return collectors_ > 0 || reported_;
+}
+
 absl::Status SaveState::TakeUnreportedError() {
   absl::MutexLock lock(&mu_);
-  if (!done_ || reported_ || report_.status.ok()) return absl::OkStatus();
+  if (!done_ || reported_ || collectors_ > 0 || report_.status.ok()) return absl::OkStatus();
   reported_ = true;
   return report_.status;
 }
 
 }  // namespace internal
 
+bool ReportsEarlierSaveFailure(const absl::Status& status) {
+  return status.GetPayload(kEarlierSaveFailurePayload).has_value();
+}
+
 absl::Status SaveFuture::Wait() const {
   if (state_ == nullptr) return absl::OkStatus();
-  return state_->Collect();
+  return *state_->Collect(absl::InfiniteFuture());
 }
+
+bool SaveFuture::Collected() const { return state_ != nullptr && state_->collected(); }
 
 bool SaveFuture::AwaitReady(absl::Duration timeout) const {
   return state_ == nullptr || state_->AwaitUntil(absl::Now() + timeout);
@@ -54,11 +69,12 @@ bool SaveFuture::AwaitReady(absl::Duration timeout) const {
 
 absl::Status SaveFuture::WaitFor(absl::Duration timeout) const {
   if (state_ == nullptr) return absl::OkStatus();
-  if (!state_->AwaitUntil(absl::Now() + timeout)) {
+  std::optional<absl::Status> status = state_->Collect(absl::Now() + timeout);
+  if (!status) {
     return absl::DeadlineExceededError(absl::StrCat(
         "the save of step ", step_, " is still running after ", absl::FormatDuration(timeout)));
   }
-  return state_->Collect();
+  return *std::move(status);
 }
 
 SaveReport SaveFuture::report() const {

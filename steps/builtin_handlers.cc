@@ -47,7 +47,7 @@ class JsonHandler final : public CheckpointableHandler {
   }
   absl::Status Save(const std::string& dir, const Checkpointable& value,
                     const HandlerContext& context) const override {
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(std::get<nlohmann::json>(value), "the JSON document"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(std::get<nlohmann::json>(value), "the JSON document"));
     const std::string text = std::get<nlohmann::json>(value).dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
     return WriteStringToFile(*context.filesystem, JoinPath(dir, kJsonFileName), text,

@@ -82,6 +82,11 @@ struct CheckpointableName {
   explicit CheckpointableName(std::string n) : name(std::move(n)) {}
 };
 
+// InvalidArgument naming the checkpointable and the key path (or JSON pointer) when an item holds
+// what could not be read back: a tree's dict key or string, or a JSON key or string, that is not
+// well-formed UTF-8; JSON nested too deep. SaveCheckpointables checks it before writing anything.
+absl::Status CheckSavable(const Checkpointables& items);
+
 // Saves `items` as one checkpoint at `dir`, atomically.
 absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
                                  const CheckpointOptions& options = CheckpointOptions());
@@ -90,6 +95,8 @@ absl::Status Save(const std::string& dir, const Tree& tree,
                   const CheckpointOptions& options = CheckpointOptions());
 
 // Loads the named checkpointables (all of them when `requests` is empty); only those are read.
+// Loading all of them leaves stateful objects unrestored (there is nothing to restore into): each
+// is returned as an UnrestoredObject naming its type; request it with an object to restore it.
 absl::StatusOr<Checkpointables> LoadCheckpointables(
     const std::string& dir, const std::map<std::string, LoadRequest>& requests = {},
     const CheckpointOptions& options = CheckpointOptions());

@@ -2,12 +2,14 @@
 // metadata. Each misuse of the layouts (a root of steps, a flat pytree, a missing name) gets an
 // error that says what was expected and which call fits instead.
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cairn/steps/checkpoint.h"
@@ -248,6 +250,13 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
     }
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointableHandler> handler,
                            registry.ForRecorded(recorded->second));
+    if (requests.empty() && absl::StartsWith(recorded->second, kObjectHandlerPrefix)) {
+      // Nothing to restore into: the entry names the object instead of failing every other one.
+      loaded.emplace(
+          name, std::shared_ptr<StatefulObject>(std::make_shared<UnrestoredObject>(
+                    recorded->second.substr(strlen(kObjectHandlerPrefix)), JoinPath(dir, name))));
+      continue;
+    }
     if (request) {
       absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> wants =
           registry.ForValue(*request);

@@ -50,19 +50,31 @@ class CheckpointWriter {
       }
       handlers.push_back(*std::move(handler));
     }
+    CAIRN_RETURN_IF_ERROR(CheckSavable(items));
     // What _CHECKPOINT_METADATA holds must read back, or the whole step would not load.
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.custom_metadata, "the custom metadata"));
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.metrics, "the metrics"));
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options_.performance_metrics, "the performance metrics"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.custom_metadata, "the custom metadata"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.metrics, "the metrics"));
+    CAIRN_RETURN_IF_ERROR(
+        CheckJsonForSave(options_.performance_metrics, "the performance metrics"));
     const bool rename = options_.commit_mode == CommitMode::kRename;
     CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
     // In rename mode nothing is ever written at the step's own name but a whole checkpoint, so
     // a directory there holding no checkpoint (an empty one, say) is no save in progress: it is
     // replaced as an old checkpoint would be, moved aside and deleted once the new one is in.
+    // One that holds files is someone's, not a leftover: it is refused, never deleted.
     bool leftover = false;
     if (exists && rename) {
       CAIRN_ASSIGN_OR_RETURN(const bool holds, internal::HoldsCheckpoint(fs_, dir_));
-      leftover = !holds;
+      if (!holds) {
+        CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> entries, fs_.ListDir(dir_));
+        if (!entries.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(dir_,
+                           " has a step's name and holds files but no checkpoint; cairn will not "
+                           "replace it: move it away to save this step"));
+        }
+        leftover = true;
+      }
     }
     if (exists && !leftover && !options_.overwrite) {
       return absl::AlreadyExistsError(
@@ -208,6 +220,18 @@ class CheckpointWriter {
 };
 
 }  // namespace
+
+absl::Status CheckSavable(const Checkpointables& items) {
+  for (const auto& [name, value] : items) {
+    const std::string what = absl::StrCat("checkpointable '", name, "'");
+    if (const auto* tree = std::get_if<Tree>(&value)) {
+      CAIRN_RETURN_IF_ERROR(Annotate(CheckTreeText(*tree), what));
+    } else if (const auto* json = std::get_if<nlohmann::json>(&value)) {
+      CAIRN_RETURN_IF_ERROR(CheckJsonForSave(*json, absl::StrCat("the JSON document of ", what)));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateCheckpointableName(absl::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos ||

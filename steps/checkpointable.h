@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "absl/status/status.h"
@@ -33,6 +34,25 @@ class StatefulObject {
   virtual absl::Status SaveState(Filesystem& fs, const std::string& dir) const = 0;
   // Replaces this object's state with the one in `dir`.
   virtual absl::Status RestoreState(Filesystem& fs, const std::string& dir) = 0;
+};
+
+// What a load of every checkpointable (no requests) returns for a stateful object: restoring one
+// needs the live object to restore into, which such a load does not have, so the entry says so
+// instead of failing the whole load. type_name() is the recorded type; SaveState and RestoreState
+// fail with FailedPrecondition. To restore it, request its name with the object.
+class UnrestoredObject final : public StatefulObject {
+ public:
+  UnrestoredObject(std::string type_name, std::string dir)
+      : type_name_(std::move(type_name)), dir_(std::move(dir)) {}
+  std::string type_name() const override { return type_name_; }
+  // The directory that holds its state.
+  const std::string& dir() const { return dir_; }
+  absl::Status SaveState(Filesystem& fs, const std::string& dir) const override;
+  absl::Status RestoreState(Filesystem& fs, const std::string& dir) override;
+
+ private:
+  std::string type_name_;
+  std::string dir_;
 };
 
 using Checkpointable =

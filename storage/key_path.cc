@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/utils/utf8.h"
 
 namespace cairn {
 namespace {
@@ -43,8 +44,14 @@ std::string KeyPath::ToString() const {
     } else if (IsPlainKey(entry.key)) {
       absl::StrAppend(&out, out.empty() ? "" : ".", entry.key);
     } else {
+      // A key that is not UTF-8 (refused by saves, named in the refusal) is shown byte by byte.
+      const bool text = FirstInvalidUtf8(entry.key) == absl::string_view::npos;
       std::string escaped;
       for (char c : entry.key) {
+        if (!text && static_cast<unsigned char>(c) >= 0x80) {
+          escaped += EscapeForMessage(absl::string_view(&c, 1));
+          continue;
+        }
         if (c == '"' || c == '\\') escaped.push_back('\\');
         escaped.push_back(c);
       }

@@ -98,6 +98,11 @@ struct StoreMetadata {
 absl::Status SaveTree(const std::string& dir, const Tree& tree,
                       const StoreSaveOptions& options = StoreSaveOptions());
 
+// InvalidArgument naming the key path of the first dict key or string leaf of `tree` that is not
+// well-formed UTF-8: saved, it would make the tree unreadable. SaveTree refuses such a tree
+// before writing anything; this lets a caller refuse it before doing anything else.
+absl::Status CheckTreeText(const Tree& tree);
+
 // Loads from `dir` what `abstract` asks for (Tree::AsSaved() for everything as saved). The
 // result mirrors `abstract`'s structure; placeholders stay placeholders and are never read.
 absl::StatusOr<Tree> LoadTree(const std::string& dir, const Tree& abstract = Tree::AsSaved(),

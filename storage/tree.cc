@@ -64,6 +64,18 @@ absl::string_view TreeKindName(Tree::Kind kind) {
 
 Tree::Tree() : kind_(Kind::kNone) {}
 
+Tree::Tree(const Tree& other) : kind_(other.kind_), keys_(other.keys_), value_(other.value_) {
+  children_.reserve(other.children_.size());
+  for (const std::unique_ptr<Tree>& child : other.children_) {
+    children_.push_back(std::make_unique<Tree>(*child));
+  }
+}
+
+Tree& Tree::operator=(const Tree& other) {
+  if (this != &other) *this = Tree(other);
+  return *this;
+}
+
 Tree Tree::Dict() { return Tree(Kind::kDict); }
 absl::StatusOr<Tree> Tree::DictFrom(std::vector<std::string> keys, std::vector<Tree> values) {
   if (keys.size() != values.size()) {
@@ -79,7 +91,8 @@ absl::StatusOr<Tree> Tree::DictFrom(std::vector<std::string> keys, std::vector<T
   }
   Tree tree(Kind::kDict);
   tree.keys_ = std::move(keys);
-  tree.children_ = std::move(values);
+  tree.children_.reserve(values.size());
+  for (Tree& value : values) tree.children_.push_back(std::make_unique<Tree>(std::move(value)));
   return tree;
 }
 
@@ -141,18 +154,18 @@ bool Tree::is_abstract_leaf() const {
 Tree& Tree::Set(absl::string_view key, Tree value) {
   for (size_t i = 0; i < keys_.size(); ++i) {
     if (keys_[i] == key) {
-      children_[i] = std::move(value);
-      return children_[i];
+      *children_[i] = std::move(value);
+      return *children_[i];
     }
   }
   keys_.emplace_back(key);
-  children_.push_back(std::move(value));
-  return children_.back();
+  children_.push_back(std::make_unique<Tree>(std::move(value)));
+  return *children_.back();
 }
 
 const Tree* Tree::Find(absl::string_view key) const {
   for (size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i] == key) return &children_[i];
+    if (keys_[i] == key) return children_[i].get();
   }
   return nullptr;
 }
@@ -162,8 +175,8 @@ Tree* Tree::FindMutable(absl::string_view key) {
 }
 
 Tree& Tree::Append(Tree value) {
-  children_.push_back(std::move(value));
-  return children_.back();
+  children_.push_back(std::make_unique<Tree>(std::move(value)));
+  return *children_.back();
 }
 
 namespace {

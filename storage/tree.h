@@ -7,10 +7,15 @@
 #ifndef CAIRN_STORAGE_TREE_H_
 #define CAIRN_STORAGE_TREE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -73,8 +78,54 @@ class Tree {
     kPlaceholder,  // abstract leaves
   };
 
+  // A container's children in order, as a range of trees. Each child lives in its own
+  // allocation, so a reference to one (what Set and Append return) stays valid while siblings
+  // are added; replacing a key's value keeps its node too.
+  template <typename T>
+  class ChildRange {
+   public:
+    using Nodes = std::conditional_t<std::is_const_v<T>, const std::vector<std::unique_ptr<Tree>>,
+                                     std::vector<std::unique_ptr<Tree>>>;
+    class iterator {
+     public:
+      using iterator_category = std::random_access_iterator_tag;
+      using value_type = Tree;
+      using difference_type = std::ptrdiff_t;
+      using pointer = T*;
+      using reference = T&;
+      using Base = decltype(std::declval<Nodes&>().begin());
+      explicit iterator(Base it) : it_(it) {}
+      T& operator*() const { return **it_; }
+      T* operator->() const { return it_->get(); }
+      iterator& operator++() {
+        ++it_;
+        return *this;
+      }
+      bool operator==(const iterator& other) const { return it_ == other.it_; }
+      bool operator!=(const iterator& other) const { return it_ != other.it_; }
+
+     private:
+      Base it_;
+    };
+    explicit ChildRange(Nodes& nodes) : nodes_(&nodes) {}
+    iterator begin() const { return iterator(nodes_->begin()); }
+    iterator end() const { return iterator(nodes_->end()); }
+    size_t size() const { return nodes_->size(); }
+    bool empty() const { return nodes_->empty(); }
+    T& operator[](size_t i) const { return *(*nodes_)[i]; }
+
+   private:
+    Nodes* nodes_;
+  };
+
   // None.
   Tree();
+  // Deep copies; moves take the children's nodes along.
+  Tree(const Tree& other);
+  Tree& operator=(const Tree& other);
+  Tree(Tree&&) = default;
+  Tree& operator=(Tree&&) = default;
+  ~Tree() = default;
 
   static Tree None() { return Tree(); }
   static Tree Dict();
@@ -99,7 +150,7 @@ class Tree {
   bool is_abstract_leaf() const;
 
   // Dict access. Set appends a new key or replaces an existing one in place (a linear search);
-  // returns the child.
+  // returns the child, which stays where it is while the dict grows.
   Tree& Set(absl::string_view key, Tree value);
   const Tree* Find(absl::string_view key) const;
   Tree* FindMutable(absl::string_view key);
@@ -107,10 +158,10 @@ class Tree {
 
   // List and tuple access (and dict values, in key order).
   Tree& Append(Tree value);
-  const std::vector<Tree>& children() const { return children_; }
-  std::vector<Tree>& mutable_children() { return children_; }
+  ChildRange<const Tree> children() const { return ChildRange<const Tree>(children_); }
+  ChildRange<Tree> mutable_children() { return ChildRange<Tree>(children_); }
   size_t size() const { return children_.size(); }
-  const Tree& operator[](size_t i) const { return children_[i]; }
+  const Tree& operator[](size_t i) const { return *children_[i]; }
 
   // Leaf access; each requires the matching kind.
   const Array& array() const { return std::get<Array>(value_); }
@@ -134,8 +185,8 @@ class Tree {
   explicit Tree(Kind kind) : kind_(kind) {}
 
   Kind kind_;
-  std::vector<std::string> keys_;  // dict keys, parallel to children_
-  std::vector<Tree> children_;
+  std::vector<std::string> keys_;                // dict keys, parallel to children_
+  std::vector<std::unique_ptr<Tree>> children_;  // one node each: references stay valid
   std::variant<std::monostate, Array, int64_t, double, bool, std::string, ArraySpec, LeafType>
       value_;
 };

@@ -121,6 +121,33 @@ TEST(Checkpoint, ObjectNeedsATargetToRestoreInto) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("pass the object to restore into"));
 }
 
+TEST(Checkpoint, LoadingEverythingLoadsTheRestAndNamesTheStatefulObjects) {
+  TempDir tmp;
+  ASSERT_TRUE(SaveCheckpointables(tmp.Join("ckpt"), MixedItems()).ok());
+  absl::StatusOr<Checkpointables> loaded = LoadCheckpointables(tmp.Join("ckpt"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->size(), 4u);
+  EXPECT_TRUE(TreesEqual(std::get<Tree>(loaded->at("state")), SampleTree()));
+  EXPECT_EQ(std::get<nlohmann::json>(loaded->at("config"))["layers"], 4);
+  EXPECT_EQ(std::get<RawBytes>(loaded->at("blob")).data, std::string("\0\xff raw", 6));
+  const auto* unrestored = dynamic_cast<const UnrestoredObject*>(
+      std::get<std::shared_ptr<StatefulObject>>(loaded->at("dataset")).get());
+  ASSERT_NE(unrestored, nullptr);
+  EXPECT_EQ(unrestored->type_name(), "fake_iterator.v1");
+  EXPECT_EQ(unrestored->dir(), JoinPath(tmp.Join("ckpt"), "dataset"));
+}
+
+TEST(Checkpoint, AnUnrestoredObjectCannotBeSavedAsIfItWereState) {
+  TempDir tmp;
+  ASSERT_TRUE(SaveCheckpointables(tmp.Join("ckpt"), MixedItems()).ok());
+  absl::StatusOr<Checkpointables> loaded = LoadCheckpointables(tmp.Join("ckpt"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const absl::Status saved = SaveCheckpointables(tmp.Join("copy"), *loaded);
+  EXPECT_EQ(saved.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(saved.message(), HasSubstr("was not restored"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.Join("copy")));
+}
+
 // A user type: text saved upper-cased by its own handler.
 class ShoutHandler : public CheckpointableHandler {
  public:

@@ -9,7 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "cairn/manager/checkpointer.h"
 #include "cairn/utils/fault_injection_filesystem.h"
 #include "cairn/utils/memory_filesystem.h"
@@ -250,7 +252,7 @@ TEST_F(AsyncErrorTest, TheNextSaveReportsTheErrorAndTheFailedStepIsNotListed) {
   ASSERT_FALSE(next.ok());
   EXPECT_EQ(next.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(next.status().message(), HasSubstr("step 2"));
-  EXPECT_THAT(next.status().message(), HasSubstr("step 3 was not saved"));
+  EXPECT_THAT(next.status().message(), HasSubstr("step 3 was not attempted"));
   // Reported once: the next attempt saves.
   EXPECT_TRUE(*ckpt_->Save(3, StateAt(3)));
   EXPECT_THAT(ckpt_->AllSteps(), ElementsAre(1, 3));
@@ -277,6 +279,54 @@ TEST_F(AsyncErrorTest, AnErrorTheFutureReportedIsNotReportedAgain) {
   EXPECT_EQ(future.Wait().code(), absl::StatusCode::kDataLoss);  // the future keeps its outcome
   EXPECT_TRUE(ckpt_->WaitUntilFinished().ok());
   EXPECT_TRUE(*ckpt_->Save(2, StateAt(2)));  // the failed step can be saved again
+}
+
+TEST_F(AsyncErrorTest, ASaveStoppedByAnEarlierFailureSaysSoDistinctly) {
+  SaveFuture failed = FailingSave(2);
+  absl::StatusOr<SaveFuture> next = ckpt_->SaveAsync(3, StateAt(3));
+  ASSERT_FALSE(next.ok());
+  EXPECT_TRUE(ReportsEarlierSaveFailure(next.status()));
+  EXPECT_EQ(next.status().GetPayload(kEarlierSaveFailurePayload), absl::Cord("2"));
+  EXPECT_THAT(
+      next.status().message(),
+      HasSubstr("step 3 was not attempted: the earlier failure of step 2 is reported here"));
+  // The failed save's own outcome is its own failure, not a report of another's.
+  const absl::Status own = failed.Wait();
+  EXPECT_EQ(own.code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(ReportsEarlierSaveFailure(own));
+}
+
+// A thread that waits on a save's future owns its failure: the training thread's next save,
+// which was waiting for room meanwhile, neither reports it again nor skips its own step.
+TEST(AsyncErrorOwnership, AFailureAWaitingThreadCollectsIsNotReportedAgain) {
+  MemoryFilesystem memory;
+  FaultInjectionFilesystem faults(&memory);
+  GatedFilesystem gate(&faults);
+  CheckpointerOptions options;
+  options.filesystem = &gate;
+  options.cleanup_temporaries = false;
+  auto ckpt = OpenCheckpointer("/run", options);
+  ASSERT_TRUE(*ckpt->Save(1, StateAt(1)));
+
+  gate.Close();
+  absl::StatusOr<SaveFuture> failing = ckpt->SaveAsync(2, StateAt(2));
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  ASSERT_TRUE(gate.AwaitBlocked(1));
+  absl::Status waited;
+  std::thread waiter([&] { waited = failing->Wait(); });
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!failing->Collected() && absl::Now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(failing->Collected());
+  faults.FailNth(FaultOp::kSync, 0, IoError());  // the held save's first sync
+  gate.Open();
+
+  absl::StatusOr<SaveFuture> next = ckpt->SaveAsync(3, StateAt(3));
+  waiter.join();
+  EXPECT_EQ(waited.code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(next->Wait().ok());
+  EXPECT_TRUE(ckpt->WaitUntilFinished().ok());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1, 3));
 }
 
 TEST(Preemption, ForcesTheNextSaveAndWaitsForIt) {

@@ -259,6 +259,25 @@ TEST(Checkpointer, SeveralCheckpointablesInOneStep) {
   EXPECT_TRUE(IsStateAt(*ckpt->Load(3, Tree::AsSaved(), CheckpointableName::Named("model")), 3));
 }
 
+TEST(Checkpointer, LoadingEveryCheckpointableOfAStepWithAStatefulObject) {
+  TempDir tmp;
+  auto ckpt = OpenCheckpointer(tmp.path());
+  Checkpointables items;
+  items.emplace("model", StateAt(3));
+  items.emplace("config", nlohmann::json{{"lr", 0.1}});
+  items.emplace("dataset", std::shared_ptr<StatefulObject>(std::make_shared<DataIterator>(7)));
+  ASSERT_TRUE(*ckpt->Save(3, items));
+
+  absl::StatusOr<Checkpointables> loaded = ckpt->LoadCheckpointables(3);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(IsStateAt(std::get<Tree>(loaded->at("model")), 3));
+  EXPECT_EQ(std::get<nlohmann::json>(loaded->at("config"))["lr"], 0.1);
+  const auto* unrestored = dynamic_cast<const UnrestoredObject*>(
+      std::get<std::shared_ptr<StatefulObject>>(loaded->at("dataset")).get());
+  ASSERT_NE(unrestored, nullptr);
+  EXPECT_EQ(unrestored->type_name(), "test.data_iterator.v1");
+}
+
 TEST(Checkpointer, MetadataRecordsMetricsAndTimings) {
   TempDir tmp;
   auto ckpt = OpenCheckpointer(tmp.path());

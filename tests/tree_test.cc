@@ -1,5 +1,8 @@
 #include "cairn/storage/tree.h"
 
+#include <string>
+#include <utility>
+
 #include "cairn/storage/key_path.h"
 #include "gtest/gtest.h"
 
@@ -26,6 +29,42 @@ TEST(Tree, SetReplacesInPlaceAndKeepsOrder) {
   EXPECT_EQ(tree.keys(), (std::vector<std::string>{"b", "a"}));
   EXPECT_EQ(tree.Find("b")->int_value(), 3);
   EXPECT_EQ(tree.Find("missing"), nullptr);
+}
+
+TEST(Tree, AChildReferenceStaysValidWhileSiblingsAreAdded) {
+  Tree state = Tree::Dict();
+  Tree& params = state.Set("params", Tree::Dict());
+  Tree& items = state.Set("items", Tree::List());
+  for (int i = 0; i < 10000; ++i) {
+    state.Set("sibling" + std::to_string(i), Tree::Int(i));
+    items.Append(Tree::Int(i));
+  }
+  Tree& first = items.Append(Tree::Int(-1));
+  for (int i = 0; i < 1000; ++i) items.Append(Tree::Int(i));
+  params.Set("w", Tree::Int(7));
+  ASSERT_EQ(state.Find("params"), &params);
+  ASSERT_NE(state.Find("params")->Find("w"), nullptr);
+  EXPECT_EQ(state.Find("params")->Find("w")->int_value(), 7);
+  EXPECT_EQ(first.int_value(), -1);
+  EXPECT_EQ(&state.Find("items")->children()[10000], &first);
+  // Replacing a key's value keeps its node: the reference sees the new value.
+  state.Set("params", Tree::Int(3));
+  EXPECT_EQ(params.int_value(), 3);
+  EXPECT_EQ(state.keys()[0], "params");
+}
+
+TEST(Tree, CopiesAreDeepAndMovesKeepTheNodes) {
+  Tree tree = Tree::Dict();
+  Tree& child = tree.Set("a", Tree::Dict());
+  child.Set("x", Tree::Int(1));
+  Tree copy = tree;
+  child.Set("x", Tree::Int(2));
+  EXPECT_EQ(copy.Find("a")->Find("x")->int_value(), 1);
+  Tree moved = std::move(tree);
+  EXPECT_EQ(moved.Find("a"), &child);
+  copy = moved;
+  EXPECT_EQ(copy.Find("a")->Find("x")->int_value(), 2);
+  EXPECT_NE(copy.Find("a"), &child);
 }
 
 TEST(Tree, ForEachLeafVisitsInOrderWithPaths) {

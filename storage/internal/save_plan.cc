@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_file.h"
+#include "cairn/storage/internal/tree_text.h"
 #include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
@@ -50,6 +51,7 @@ class Planner {
           const std::string& key = tree.keys()[i];
           const KeyPath child = path.Child(key);
           CAIRN_RETURN_IF_ERROR(ValidateDictKey(key, child));
+          CAIRN_RETURN_IF_ERROR(CheckUtf8At(key, child, "dict key"));
           if (!seen.insert(key).second) return Invalid(child, "duplicate dict key");
           dict->add_keys(key);
           CAIRN_RETURN_IF_ERROR(Node(tree[i], child, depth + 1, dict->add_values()));
@@ -77,6 +79,7 @@ class Planner {
         out->set_bool_value(tree.bool_value());
         return absl::OkStatus();
       case Tree::Kind::kString:
+        CAIRN_RETURN_IF_ERROR(CheckUtf8At(tree.string_value(), path, "string"));
         out->set_string_value(tree.string_value());
         return absl::OkStatus();
       case Tree::Kind::kBytes:
@@ -171,7 +174,7 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
   index.set_layout(options.layout == StoreLayout::kPerLeaf ? format::LAYOUT_PER_LEAF
                                                            : format::LAYOUT_AGGREGATED);
   if (!options.custom_metadata.is_null()) {
-    CAIRN_RETURN_IF_ERROR(CheckJsonDepth(options.custom_metadata, "the custom metadata"));
+    CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options.custom_metadata, "the custom metadata"));
     // Replacing invalid UTF-8 instead of throwing: nothing throws across cairn's API.
     index.set_custom_metadata_json(
         options.custom_metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
