@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer)
+targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer ocdbt_fuzzer)
 build=build-fuzz
 
 bash scripts/install-deps.sh
@@ -22,6 +22,16 @@ cmake --build "$build" --parallel "$(nproc)" --target "${targets[@]}" cairn_fuzz
 seeds="$build/fuzz-seeds"
 rm -rf "$seeds"
 "$build/fuzz/cairn_fuzz_seeds" "$seeds"
+# OCDBT seeds: the manifests and nodes of the real Orbax checkpoints beside the checkout.
+mkdir -p "$seeds/ocdbt"
+golden=${CAIRN_SHARED_DIR:-../shared}/orbax-golden
+if [ -d "$golden" ]; then
+  i=0
+  while IFS= read -r -d '' file; do
+    cp "$file" "$seeds/ocdbt/golden_$i"
+    i=$((i + 1))
+  done < <(find "$golden" \( -name manifest.ocdbt -o -path '*/d/*' \) -type f -print0)
+fi
 
 # Inputs the targets read: the load fuzzer's archives hold whole checkpoints.
 max_len() {
@@ -37,6 +47,7 @@ seed_dir() {
     checkpoint_metadata_fuzzer) echo checkpoint_metadata ;;
     step_name_fuzzer) echo step_name ;;
     load_fuzzer) echo load ;;
+    ocdbt_fuzzer) echo ocdbt ;;
   esac
 }
 
