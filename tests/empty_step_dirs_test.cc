@@ -1,7 +1,10 @@
 // A directory named like a step that holds neither _CHECKPOINT_METADATA nor a commit marker is
-// not a step: no listing, Checkpointer or follower counts it, and saving that step replaces it.
+// not a step: no listing, Checkpointer or follower counts it, and saving that step replaces it
+// when it is empty and refuses to when it holds someone's files.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "cairn/manager/checkpointer.h"
 #include "cairn/manager/checkpoints_iterator.h"
@@ -47,6 +50,18 @@ TEST_F(EmptyStepDirTest, ADirectoryWithOnlyACommitMarkerIsStillAStep) {
   std::filesystem::create_directory(tmp_.Join("3"));
   std::ofstream(tmp_.Join("3/commit_success.txt")) << "committed";
   EXPECT_THAT(*ListSteps(tmp_.path()), ElementsAre(1, 3));
+}
+
+TEST_F(EmptyStepDirTest, ADirectoryHoldingFilesButNoCheckpointIsRefusedNotReplaced) {
+  std::ofstream(tmp_.Join("2/notes.txt")) << "someone's";
+  auto ckpt = testing::OpenCheckpointer(tmp_.path());
+  EXPECT_THAT(ckpt->AllSteps(), ElementsAre(1));
+  absl::StatusOr<bool> saved = ckpt->Save(2, StateAt(2));
+  EXPECT_EQ(saved.status().code(), absl::StatusCode::kFailedPrecondition) << saved.status();
+  EXPECT_THAT(saved.status().message(), HasSubstr("will not replace it"));
+  std::ifstream kept(tmp_.Join("2/notes.txt"));
+  std::string contents((std::istreambuf_iterator<char>(kept)), {});
+  EXPECT_EQ(contents, "someone's");
 }
 
 TEST_F(EmptyStepDirTest, TheCheckpointerNeitherListsItNorRefusesToSaveIt) {
