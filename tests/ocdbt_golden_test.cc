@@ -159,7 +159,9 @@ TEST(OcdbtGoldenTest, MissingManifestIsNotFoundNamingIt) {
   auto reader = OcdbtReader::Open(dir);
   ASSERT_FALSE(reader.ok());
   EXPECT_TRUE(absl::IsNotFound(reader.status())) << reader.status();
-  EXPECT_THAT(reader.status().message(), HasSubstr(dir + "/manifest.ocdbt"));
+  // Errors name the path as resolved (the golden root is reached through "..").
+  EXPECT_THAT(reader.status().message(),
+              HasSubstr(*Filesystem::Default()->CanonicalPath(dir + "/manifest.ocdbt")));
 }
 
 TEST(OcdbtGoldenTest, MissingDataDirectoryIsDataLossNamingTheFile) {
@@ -172,7 +174,8 @@ TEST(OcdbtGoldenTest, MissingDataDirectoryIsDataLossNamingTheFile) {
   auto value = (*reader)->Read("a/.zarray");
   ASSERT_FALSE(value.ok());
   EXPECT_TRUE(absl::IsDataLoss(value.status())) << value.status();
-  EXPECT_THAT(value.status().message(), HasSubstr(dir + "/d/"));
+  EXPECT_THAT(value.status().message(),
+              HasSubstr(*Filesystem::Default()->CanonicalPath(dir + "/d") + "/"));
   EXPECT_THAT(value.status().message(), HasSubstr("missing"));
 }
 
