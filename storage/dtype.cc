@@ -1,5 +1,6 @@
 #include "cairn/storage/dtype.h"
 
+#include <cmath>
 #include <complex>
 #include <cstring>
 #include <limits>
@@ -254,6 +255,42 @@ void CastLoop(const unsigned char* __restrict src, unsigned char* __restrict dst
   }
 }
 
+// Whether Convert<To, From> gives `v`'s own value, truncated toward zero: false where it
+// saturates or maps NaN to 0. Only integer targets can lose a value so.
+template <typename To, typename From>
+bool Fits(StorageOf<From> v) {
+  if constexpr (!kIsInt<To> || std::is_same_v<From, BoolTag> || kIsComplex<From>) {
+    return true;  // complex to an integer is refused before any element is seen
+  } else if constexpr (Traits<From>::kNarrowFloat) {
+    return Fits<To, float>(Traits<From>::ToFloat(v));
+  } else if constexpr (kIsInt<From>) {
+    // Saturation is the only change IntToInt makes: compare in the wider of the two types.
+    const To converted = IntToInt<To>(v);
+    if constexpr (std::is_signed_v<From>) {
+      if (v < 0) {
+        return std::is_signed_v<To> && static_cast<int64_t>(converted) == static_cast<int64_t>(v);
+      }
+    }
+    return static_cast<uint64_t>(converted) == static_cast<uint64_t>(v);
+  } else {
+    constexpr From kLimit = From{2} * static_cast<From>(std::numeric_limits<To>::max() / 2 + 1);
+    if (!(v < kLimit)) return false;  // NaN too
+    const From truncated = std::trunc(v);
+    return std::is_signed_v<To> ? truncated >= -kLimit : truncated >= From{0};
+  }
+}
+
+template <typename To, typename From>
+size_t FirstMisfit(const unsigned char* src, size_t count) {
+  using In = StorageOf<From>;
+  for (size_t i = 0; i < count; ++i) {
+    In in;
+    std::memcpy(&in, src + i * sizeof(In), sizeof(In));
+    if (!Fits<To, From>(in)) return i;
+  }
+  return count;
+}
+
 // Calls f with a value of the type tag of `dtype`; nothing for an invalid one.
 template <typename F>
 void DispatchType(DType dtype, F&& f) {
@@ -379,6 +416,51 @@ void CastElements(DType from, const void* src, DType to, void* dst, size_t count
     DispatchType(
         to, [&](auto to_tag) { CastLoop<decltype(to_tag), decltype(from_tag)>(in, out, count); });
   });
+}
+
+bool CastCanLoseValues(DType from, DType to) {
+  if (!IsInteger(to) || from == to) return false;
+  if (IsFloatingPoint(from)) return true;
+  if (!IsInteger(from)) return false;  // bool fits anywhere, complex is refused
+  const bool from_signed = DTypeName(from)[0] == 'i';
+  const bool to_signed = DTypeName(to)[0] == 'i';
+  if (from_signed && !to_signed) return true;
+  if (from_signed == to_signed) return DTypeSize(to) < DTypeSize(from);
+  return DTypeSize(to) <= DTypeSize(from);  // unsigned into signed needs a wider type
+}
+
+size_t FindUnrepresentable(DType from, const void* src, DType to, size_t count) {
+  if (!CastCanLoseValues(from, to)) return count;
+  const auto* in = static_cast<const unsigned char*>(src);
+  size_t first = count;
+  DispatchType(from, [&](auto from_tag) {
+    DispatchType(to, [&](auto to_tag) {
+      first = FirstMisfit<decltype(to_tag), decltype(from_tag)>(in, count);
+    });
+  });
+  return first;
+}
+
+std::string ElementToString(DType dtype, const void* src, size_t index) {
+  const auto* element = static_cast<const unsigned char*>(src) + index * DTypeSize(dtype);
+  if (IsInteger(dtype) && DTypeName(dtype)[0] == 'u') {
+    uint64_t value;
+    CastElements(dtype, element, DType::kUInt64, &value, 1);
+    return absl::StrCat(value);
+  }
+  if (IsInteger(dtype) || dtype == DType::kBool) {
+    int64_t value;
+    CastElements(dtype, element, DType::kInt64, &value, 1);
+    return absl::StrCat(value);
+  }
+  if (IsComplex(dtype)) {
+    std::complex<double> value;
+    CastElements(dtype, element, DType::kComplex128, &value, 1);
+    return absl::StrCat("(", value.real(), "+", value.imag(), "j)");
+  }
+  double value;
+  CastElements(dtype, element, DType::kFloat64, &value, 1);
+  return absl::StrCat(value);
 }
 
 }  // namespace cairn

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,10 +53,24 @@ absl::Status CheckCastable(DType from, DType to);
 
 // Converts `count` elements from `src` (of type `from`) into `dst` (of type `to`). Requires
 // CheckCastable(from, to).ok(); `src` and `dst` must not overlap unless from == to. Rules:
-// floating to integer truncates toward zero, saturates at the target's range and maps NaN to 0;
+// floating to integer truncates toward zero; a value an integer type cannot hold (NaN, an
+// infinity, one past its range) saturates at the nearest end of the range, NaN becoming 0;
 // anything to bool is `value != 0`; narrowing between floating types rounds to nearest even;
-// values too large for float8_e4m3fn (no infinity) become NaN, as ml_dtypes does.
+// values too large for float8_e4m3fn (no infinity) become NaN, as ml_dtypes does. Loads and saves
+// do not let a value saturate silently: they check with FindUnrepresentable first.
 void CastElements(DType from, const void* src, DType to, void* dst, size_t count);
+
+// Whether some value of `from` is one `to` cannot hold: floating to integer, and integer to an
+// integer type with a narrower range. False for every other pair.
+bool CastCanLoseValues(DType from, DType to);
+
+// The index of the first of `count` elements at `src` that CastElements would saturate (or map
+// from NaN to 0) on the way to `to`; `count` when every one keeps its value, truncated toward
+// zero. Requires CheckCastable(from, to).ok().
+size_t FindUnrepresentable(DType from, const void* src, DType to, size_t count);
+
+// Element `index` of the array at `src`, as text for messages: "nan", "-inf", "1e+20", "300".
+std::string ElementToString(DType dtype, const void* src, size_t index);
 
 }  // namespace cairn
 

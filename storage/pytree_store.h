@@ -68,6 +68,12 @@ struct StoreLoadOptions {
   // Let dict keys of the checkpoint be absent from the abstract tree: they are skipped (not
   // read) instead of failing the load as a structure mismatch.
   bool partial = false;
+  // Let a cast into an integer type saturate the values that type cannot hold: NaN becomes 0,
+  // infinities and values past the range become its nearest end (float32 1e20 as int32 is
+  // 2147483647, int64 -1 as uint8 is 0). Off, such a value fails the load with InvalidArgument
+  // naming the key path, the element and its value; arrays and scalars follow the same rule.
+  // Casts to integers truncate toward zero either way, as numpy's astype does.
+  bool saturate_casts = false;
   // Refuse an index larger than this (a corrupt or hostile size is not trusted).
   uint64_t max_index_bytes = uint64_t{1} << 30;
   // The most the load allocates for arrays; arrays loaded into caller-provided destinations

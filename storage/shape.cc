@@ -43,4 +43,14 @@ std::string ShapeToString(const Shape& shape) {
   return absl::StrCat("(", absl::StrJoin(shape, ", "), ")");
 }
 
+Shape UnravelIndex(const Shape& shape, uint64_t flat) {
+  Shape index(shape.size());
+  for (size_t d = shape.size(); d > 0; --d) {
+    const uint64_t extent = static_cast<uint64_t>(shape[d - 1]);
+    index[d - 1] = static_cast<int64_t>(flat % extent);
+    flat /= extent;
+  }
+  return index;
+}
+
 }  // namespace cairn

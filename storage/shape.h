@@ -19,6 +19,9 @@ using Shape = std::vector<int64_t>;
 absl::StatusOr<uint64_t> NumElements(const Shape& shape);
 // NumElements times the element size, with the same checks.
 absl::StatusOr<uint64_t> ByteSize(DType dtype, const Shape& shape);
+// The index of element `flat` of a row-major array of `shape` (numpy's unravel_index).
+// Requires flat < NumElements(shape).
+Shape UnravelIndex(const Shape& shape, uint64_t flat);
 // "(32,)", "(2, 3)", "()", as numpy prints shapes.
 std::string ShapeToString(const Shape& shape);
 

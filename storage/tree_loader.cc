@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cairn/storage/internal/array_read.h"
+#include "cairn/storage/internal/box_copy.h"
 #include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem.h"
@@ -297,7 +298,7 @@ class TreeLoader {
       CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
     bool covered = false;
-    PlanArrayReads(leaf, result, origin, where, &reads_, &covered);
+    PlanArrayReads(leaf, result, origin, where, options_.saturate_casts, &reads_, &covered);
     if (!covered && result.byte_size() > 0)
       std::memset(result.mutable_data(), 0, result.byte_size());
     return Tree::FromArray(std::move(result));
@@ -355,6 +356,11 @@ class TreeLoader {
     }
     const DType dtype = spec.dtype ? *spec.dtype : natural.dtype();
     CAIRN_ASSIGN_OR_RETURN(Array result, ArrayAllocator::AllocateUninitialized(dtype, Shape{}));
+    if (!options_.saturate_casts &&
+        FindUnrepresentable(natural.dtype(), natural.data(), dtype, 1) == 0) {
+      return UnrepresentableValueError(path.ToString(), Shape{}, natural.dtype(), natural.data(), 0,
+                                       dtype);
+    }
     CastElements(natural.dtype(), natural.data(), dtype, result.mutable_data(), 1);
     return Tree::FromArray(std::move(result));
   }
@@ -404,12 +410,16 @@ class TreeLoader {
     }
     if (type == LeafType::kDouble) return Tree::Double(number);
     if (type == LeafType::kBool) return Tree::Bool(number != 0);
-    if (!std::isfinite(number) || number < -9.2233720368547758e18 ||
-        number >= 9.2233720368547758e18) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot load ", number, " at ", where, " as an int: it is out of range"));
+    if (!options_.saturate_casts &&
+        FindUnrepresentable(DType::kFloat64, &number, DType::kInt64, 1) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot load ", where, " as an int: it is ", number,
+          ", which an int cannot hold (set StoreLoadOptions::saturate_casts to clamp such values "
+          "to the range)"));
     }
-    return Tree::Int(static_cast<int64_t>(number));
+    int64_t value;
+    CastElements(DType::kFloat64, &number, DType::kInt64, &value, 1);
+    return Tree::Int(value);
   }
 
   // Reads the only element of a stored array synchronously, as `dtype`.
@@ -425,7 +435,8 @@ class TreeLoader {
     CAIRN_ASSIGN_OR_RETURN(Array one, Array::Allocate(dtype, global));
     std::vector<ChunkRead> reads;
     bool covered;
-    PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), &reads, &covered);
+    PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), options_.saturate_casts,
+                   &reads, &covered);
     for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkReads(&read, 1, *files_));
     return one;
   }

@@ -867,5 +867,141 @@ TEST(CastElements, ZeroCountWritesNothing) {
   EXPECT_EQ(out, 7.0f);
 }
 
+// ---------------------------------------------------------------------------------------------
+// FindUnrepresentable: which values a cast into an integer type would saturate.
+
+// The element's exact value: long double holds every int64, uint64 and double exactly.
+long double ExactValue(DType dtype, const unsigned char* element) {
+  if (IsInteger(dtype) && DTypeName(dtype)[0] == 'u') {
+    uint64_t value;
+    CastElements(dtype, element, DType::kUInt64, &value, 1);
+    return static_cast<long double>(value);
+  }
+  if (IsInteger(dtype) || dtype == DType::kBool) {
+    int64_t value;
+    CastElements(dtype, element, DType::kInt64, &value, 1);
+    return static_cast<long double>(value);
+  }
+  double value;
+  CastElements(dtype, element, DType::kFloat64, &value, 1);
+  return value;
+}
+
+long double Lowest(DType dtype) {
+  switch (dtype) {
+    case DType::kInt8:
+      return std::numeric_limits<int8_t>::min();
+    case DType::kInt16:
+      return std::numeric_limits<int16_t>::min();
+    case DType::kInt32:
+      return std::numeric_limits<int32_t>::min();
+    case DType::kInt64:
+      return static_cast<long double>(std::numeric_limits<int64_t>::min());
+    default:
+      return 0;
+  }
+}
+
+long double Highest(DType dtype) {
+  switch (dtype) {
+    case DType::kInt8:
+      return std::numeric_limits<int8_t>::max();
+    case DType::kInt16:
+      return std::numeric_limits<int16_t>::max();
+    case DType::kInt32:
+      return std::numeric_limits<int32_t>::max();
+    case DType::kInt64:
+      return static_cast<long double>(std::numeric_limits<int64_t>::max());
+    case DType::kUInt8:
+      return std::numeric_limits<uint8_t>::max();
+    case DType::kUInt16:
+      return std::numeric_limits<uint16_t>::max();
+    case DType::kUInt32:
+      return std::numeric_limits<uint32_t>::max();
+    default:
+      return static_cast<long double>(std::numeric_limits<uint64_t>::max());
+  }
+}
+
+// Samples plus values at and around every integer type's bounds, as `dtype` rounds them.
+std::vector<unsigned char> SamplesNearIntegerBounds(DType dtype) {
+  std::vector<unsigned char> bytes = Samples(dtype);
+  std::vector<double> near;
+  for (DType target : kAll) {
+    if (!IsInteger(target)) continue;
+    const double low = static_cast<double>(Lowest(target));
+    const double high = static_cast<double>(Highest(target));
+    for (double v : {low - 1, low - 0.5, low - 0.25, low, low + 0.5, high - 0.5, high, high + 0.5,
+                     high + 1, std::nextafter(high, 0.0), std::nextafter(high, double{kInf}),
+                     std::nextafter(low, -double{kInf})}) {
+      near.push_back(v);
+    }
+  }
+  if (IsComplex(dtype)) return bytes;
+  const size_t width = DTypeSize(dtype);
+  std::vector<unsigned char> element(width);
+  for (double v : near) {
+    // An integer type saturates the ones it cannot hold, so it gets its own bounds too.
+    CastElements(DType::kFloat64, &v, dtype, element.data(), 1);
+    bytes.insert(bytes.end(), element.begin(), element.end());
+  }
+  return bytes;
+}
+
+TEST(FindUnrepresentable, AgreesWithTheExactValueForEveryPair) {
+  int checked = 0;
+  for (DType from : kAll) {
+    if (IsComplex(from)) continue;
+    const std::vector<unsigned char> in = SamplesNearIntegerBounds(from);
+    const size_t width = DTypeSize(from);
+    for (DType to : kAll) {
+      for (size_t i = 0; i < in.size() / width; ++i) {
+        const unsigned char* element = in.data() + i * width;
+        const long double value = ExactValue(from, element);
+        bool fits = true;
+        if (IsInteger(to) && from != DType::kBool) {
+          fits = !std::isnan(value) && std::trunc(value) >= Lowest(to) &&
+                 std::trunc(value) <= Highest(to);
+        }
+        ASSERT_EQ(FindUnrepresentable(from, element, to, 1) == 1, fits)
+            << DTypeName(from) << " " << ElementToString(from, element, 0) << " -> "
+            << DTypeName(to);
+        if (!fits) EXPECT_TRUE(CastCanLoseValues(from, to));
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000);
+}
+
+TEST(FindUnrepresentable, ReturnsTheFirstMisfit) {
+  const std::vector<float> values = {1.5f, -2.5f, kNaN, 1e20f};
+  EXPECT_EQ(FindUnrepresentable(DType::kFloat32, values.data(), DType::kInt32, 4), 2u);
+  EXPECT_EQ(FindUnrepresentable(DType::kFloat32, values.data(), DType::kInt32, 2), 2u);
+  EXPECT_EQ(FindUnrepresentable(DType::kFloat32, values.data() + 3, DType::kInt64, 1), 0u);
+}
+
+TEST(FindUnrepresentable, CastsOutsideIntegersNeverLoseValues) {
+  const std::vector<double> values = {kNaN, 1e300, -kInf};
+  EXPECT_EQ(FindUnrepresentable(DType::kFloat64, values.data(), DType::kFloat32, 3), 3u);
+  EXPECT_EQ(FindUnrepresentable(DType::kFloat64, values.data(), DType::kBool, 3), 3u);
+  EXPECT_FALSE(CastCanLoseValues(DType::kFloat64, DType::kFloat16));
+  EXPECT_FALSE(CastCanLoseValues(DType::kUInt32, DType::kInt64));
+  EXPECT_FALSE(CastCanLoseValues(DType::kInt8, DType::kInt8));
+  EXPECT_TRUE(CastCanLoseValues(DType::kUInt32, DType::kInt32));
+  EXPECT_TRUE(CastCanLoseValues(DType::kInt8, DType::kUInt64));
+}
+
+TEST(ElementToString, PrintsValuesAsNumbers) {
+  const std::vector<float> floats = {kNaN, -kInf, 1e20f};
+  EXPECT_EQ(ElementToString(DType::kFloat32, floats.data(), 0), "nan");
+  EXPECT_EQ(ElementToString(DType::kFloat32, floats.data(), 1), "-inf");
+  EXPECT_EQ(ElementToString(DType::kFloat32, floats.data(), 2), "1e+20");
+  const std::vector<uint64_t> big = {uint64_t{1} << 63};
+  EXPECT_EQ(ElementToString(DType::kUInt64, big.data(), 0), "9223372036854775808");
+  const std::vector<int8_t> small = {-128};
+  EXPECT_EQ(ElementToString(DType::kInt8, small.data(), 0), "-128");
+}
+
 }  // namespace
 }  // namespace cairn

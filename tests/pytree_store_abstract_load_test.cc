@@ -15,21 +15,10 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Iota;
 using testing::SampleTree;
+using testing::SpecOf;
 using testing::TempDir;
 using testing::TreesEqual;
-
-ArraySpec Spec(DType dtype, Shape shape) {
-  ArraySpec spec;
-  spec.dtype = dtype;
-  spec.shape = std::move(shape);
-  return spec;
-}
-
-template <typename T>
-std::vector<T> Values(const Tree& leaf) {
-  auto span = leaf.array().values<T>();
-  return std::vector<T>(span.begin(), span.end());
-}
+using testing::Values;
 
 class AbstractLoadTest : public ::testing::Test {
  protected:
@@ -67,7 +56,7 @@ class AbstractLoadTest : public ::testing::Test {
 
 TEST_F(AbstractLoadTest, FullySpecifiedLeafCastsDType) {
   absl::StatusOr<Tree> loaded =
-      LoadTree(dir_, AbstractWith({{"a", Tree::Spec(Spec(DType::kInt16, {16}))}}));
+      LoadTree(dir_, AbstractWith({{"a", Tree::Spec(SpecOf(DType::kInt16, {16}))}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const Tree& a = *loaded->Find("a");
   ASSERT_EQ(a.array().dtype(), DType::kInt16);
@@ -98,7 +87,7 @@ TEST_F(AbstractLoadTest, TypeOnlyLeavesConvertScalars) {
 
 TEST_F(AbstractLoadTest, ScalarRequestedAsArrayIsZeroDimensional) {
   absl::StatusOr<Tree> loaded =
-      LoadTree(dir_, AbstractWith({{"n", Tree::Spec(Spec(DType::kFloat32, {}))}}));
+      LoadTree(dir_, AbstractWith({{"n", Tree::Spec(SpecOf(DType::kFloat32, {}))}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->Find("n")->array().rank(), 0);
   EXPECT_EQ(Values<float>(*loaded->Find("n"))[0], 7.0f);
@@ -169,7 +158,7 @@ TEST_F(AbstractLoadTest, SpecDestinationWithCast) {
 
 TEST_F(AbstractLoadTest, DestinationMustMatchTheSpec) {
   std::vector<double> buffer(30);
-  ArraySpec spec = Spec(DType::kFloat32, {6, 5});
+  ArraySpec spec = SpecOf(DType::kFloat32, {6, 5});
   spec.destination = Array::BorrowMutable(DType::kFloat64, {6, 5}, buffer.data());
   absl::StatusOr<Tree> loaded = LoadTree(dir_, AbstractWith({{"m", Tree::Spec(spec)}}));
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
@@ -178,7 +167,7 @@ TEST_F(AbstractLoadTest, DestinationMustMatchTheSpec) {
 
 TEST_F(AbstractLoadTest, ShapeMismatchIsAnErrorThatSaysWhatToDo) {
   absl::StatusOr<Tree> loaded =
-      LoadTree(dir_, AbstractWith({{"b", Tree::Spec(Spec(DType::kInt32, {32}))}}));
+      LoadTree(dir_, AbstractWith({{"b", Tree::Spec(SpecOf(DType::kInt32, {32}))}}));
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(loaded.status().message(),
               HasSubstr("requested shape (32,) is not compatible with the stored shape (16,) at "
@@ -190,9 +179,9 @@ TEST_F(AbstractLoadTest, PaddingAndTruncation) {
   options.enable_padding_and_truncation = true;
   absl::StatusOr<Tree> loaded =
       LoadTree(dir_,
-               AbstractWith({{"a", Tree::Spec(Spec(DType::kInt32, {8}))},
-                             {"b", Tree::Spec(Spec(DType::kInt32, {32}))},
-                             {"m", Tree::Spec(Spec(DType::kFloat32, {8, 3}))}}),
+               AbstractWith({{"a", Tree::Spec(SpecOf(DType::kInt32, {8}))},
+                             {"b", Tree::Spec(SpecOf(DType::kInt32, {32}))},
+                             {"m", Tree::Spec(SpecOf(DType::kFloat32, {8, 3}))}}),
                options);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(Values<int32_t>(*loaded->Find("a")), (std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
@@ -207,7 +196,7 @@ TEST_F(AbstractLoadTest, PaddingAndTruncation) {
 }
 
 TEST_F(AbstractLoadTest, RegionReadsASubBoxAcrossChunks) {
-  ArraySpec spec = Spec(DType::kFloat32, {3, 2});
+  ArraySpec spec = SpecOf(DType::kFloat32, {3, 2});
   spec.origin = Shape{2, 1};
   absl::StatusOr<Tree> loaded = LoadTree(dir_, AbstractWith({{"m", Tree::Spec(spec)}}));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -215,7 +204,7 @@ TEST_F(AbstractLoadTest, RegionReadsASubBoxAcrossChunks) {
 }
 
 TEST_F(AbstractLoadTest, RegionOutsideTheArrayNeedsPadding) {
-  ArraySpec spec = Spec(DType::kFloat32, {3, 2});
+  ArraySpec spec = SpecOf(DType::kFloat32, {3, 2});
   spec.origin = Shape{5, 4};
   absl::StatusOr<Tree> loaded = LoadTree(dir_, AbstractWith({{"m", Tree::Spec(spec)}}));
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
@@ -275,7 +264,7 @@ TEST_F(AbstractLoadTest, ComplexToRealCastIsRefused) {
   tree.Set("c", Tree::FromArray(Array::Allocate(DType::kComplex64, {2}).value()));
   ASSERT_TRUE(SaveTree(tmp.Join("c"), tree).ok());
   Tree abstract = Tree::Dict();
-  abstract.Set("c", Tree::Spec(Spec(DType::kFloat32, {2})));
+  abstract.Set("c", Tree::Spec(SpecOf(DType::kFloat32, {2})));
   absl::StatusOr<Tree> loaded = LoadTree(tmp.Join("c"), abstract);
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(loaded.status().message(), HasSubstr("loading c"));

@@ -109,7 +109,8 @@ absl::StatusOr<uint64_t> DataFiles::OpenFor(const format::ArrayLeaf& leaf, const
 }
 
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
-                    const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered) {
+                    const std::string& path, bool saturate_casts, std::vector<ChunkRead>* reads,
+                    bool* fully_covered) {
   const Box region{origin, destination.shape()};
   const DType stored = static_cast<DType>(leaf.stored_dtype());
   const uint64_t row_bytes = RowElements(destination.shape()) * DTypeSize(stored);
@@ -136,7 +137,8 @@ void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, con
                 : static_cast<int64_t>(static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
                                        row_bytes);
       }
-      reads->push_back(ChunkRead{&leaf, &shard, c, destination, origin, path, place_offset});
+      reads->push_back(
+          ChunkRead{&leaf, &shard, c, destination, origin, path, place_offset, saturate_casts});
     }
   }
   *fully_covered = leaf.shards_size() == 1 && covered == Volume(region.extent);
@@ -213,8 +215,19 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
     src_origin[d] = part.origin[d] - chunk_box.origin[d];
     dst_origin[d] = part.origin[d] - region.origin[d];
   }
-  CopyBox(BoxView{raw, stored, chunk_box.extent, src_origin},
-          BoxView{dst.mutable_data(), dst.dtype(), dst.shape(), dst_origin}, part.extent);
+  const std::optional<Shape> misfit =
+      CopyBox(BoxView{raw, stored, chunk_box.extent, src_origin},
+              BoxView{dst.mutable_data(), dst.dtype(), dst.shape(), dst_origin}, part.extent,
+              !read.saturate_casts);
+  if (misfit) {
+    Shape element = *misfit;
+    uint64_t flat = 0;
+    for (size_t d = 0; d < element.size(); ++d) {
+      flat = flat * static_cast<uint64_t>(chunk_box.extent[d]) + static_cast<uint64_t>(element[d]);
+      element[d] += chunk_box.origin[d];
+    }
+    return UnrepresentableValueError(read.path, element, stored, raw, flat, dst.dtype());
+  }
   return absl::OkStatus();
 }
 

@@ -50,13 +50,16 @@ struct ChunkRead {
   // The byte offset in the destination where the chunk lands whole and contiguous, so that it
   // is decoded (or read) straight into place; -1 when it must be copied in part.
   int64_t place_offset = -1;
+  // Let a cast saturate values the destination type cannot hold instead of failing the read.
+  bool saturate_casts = false;
 };
 
 // Appends to `reads` every chunk read that fills `destination`, which holds the region of the
 // global array starting at `origin`. Sets `*fully_covered` when the stored shards cover every
 // element of the region exactly once (otherwise the caller zero-fills first).
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
-                    const std::string& path, std::vector<ChunkRead>* reads, bool* fully_covered);
+                    const std::string& path, bool saturate_casts, std::vector<ChunkRead>* reads,
+                    bool* fully_covered);
 
 // Splits `reads` into runs to execute together, as [first, last) index ranges in order: a run of
 // several is small uncompressed chunks read into place that lie next to each other in one file

@@ -4,18 +4,22 @@
 #include <cstring>
 #include <vector>
 
-namespace cairn {
+#include "absl/strings/str_cat.h"
 
-void CopyBox(const BoxView& src, const BoxView& dst, const Shape& extent) {
+namespace cairn {
+std::optional<Shape> CopyBox(const BoxView& src, const BoxView& dst, const Shape& extent,
+                             bool check_values) {
   const size_t rank = extent.size();
   const size_t src_size = DTypeSize(src.dtype);
   const size_t dst_size = DTypeSize(dst.dtype);
   for (int64_t e : extent) {
-    if (e == 0) return;
+    if (e == 0) return std::nullopt;
   }
+  const bool check = check_values && CastCanLoseValues(src.dtype, dst.dtype);
   if (rank == 0) {
+    if (check && FindUnrepresentable(src.dtype, src.data, dst.dtype, 1) == 0) return Shape{};
     CastElements(src.dtype, src.data, dst.dtype, const_cast<void*>(dst.data), 1);
-    return;
+    return std::nullopt;
   }
   // Inner dimensions that the box spans completely in both arrays form one contiguous run, so
   // a chunk that fills whole rows of the destination is copied in a single call.
@@ -45,6 +49,11 @@ void CopyBox(const BoxView& src, const BoxView& dst, const Shape& extent) {
     if (src.dtype == dst.dtype) {
       std::memcpy(dst_bytes + t * dst_size, src_bytes + s * src_size, run * src_size);
     } else {
+      if (check) {
+        const uint64_t bad =
+            FindUnrepresentable(src.dtype, src_bytes + s * src_size, dst.dtype, run);
+        if (bad < run) return UnravelIndex(src.shape, s + bad);
+      }
       CastElements(src.dtype, src_bytes + s * src_size, dst.dtype, dst_bytes + t * dst_size, run);
     }
     size_t d = outer;
@@ -52,10 +61,18 @@ void CopyBox(const BoxView& src, const BoxView& dst, const Shape& extent) {
       --d;
       if (++index[d] < static_cast<uint64_t>(extent[d])) break;
       index[d] = 0;
-      if (d == 0) return;
+      if (d == 0) return std::nullopt;
     }
-    if (outer == 0) return;
+    if (outer == 0) return std::nullopt;
   }
+}
+
+absl::Status UnrepresentableValueError(absl::string_view path, const Shape& index, DType from,
+                                       const void* src, uint64_t flat, DType to) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot load ", path, " as ", DTypeName(to), ": element ", ShapeToString(index), " is ",
+      ElementToString(from, src, flat), ", which ", DTypeName(to),
+      " cannot hold (set StoreLoadOptions::saturate_casts to clamp such values to the range)"));
 }
 
 }  // namespace cairn

@@ -122,6 +122,18 @@ class Planner {
     const DType stored = custom.dtype.value_or(array.dtype());
     absl::Status castable = CheckCastable(array.dtype(), stored);
     if (!castable.ok()) return Invalid(path, castable.message());
+    // Checked before a byte is written; a saturated value would be a silent change of data.
+    if (CastCanLoseValues(array.dtype(), stored)) {
+      const uint64_t count = array.num_elements();
+      const size_t bad = FindUnrepresentable(array.dtype(), array.data(), stored, count);
+      if (bad < count) {
+        return Invalid(path,
+                       absl::StrCat("it is to be stored as ", DTypeName(stored), ", but element ",
+                                    ShapeToString(UnravelIndex(array.shape(), bad)), " is ",
+                                    ElementToString(array.dtype(), array.data(), bad), ", which ",
+                                    DTypeName(stored), " cannot hold"));
+      }
+    }
     const bool compress = custom.compress.value_or(options_.compress);
     const int level = custom.compression_level.value_or(options_.compression_level);
     if (compress && (level < kMinZstdLevel || level > kMaxZstdLevel)) {

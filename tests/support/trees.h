@@ -3,6 +3,8 @@
 #define CAIRN_TESTS_SUPPORT_TREES_H_
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "cairn/storage/array.h"
 #include "cairn/storage/tree.h"
@@ -17,6 +19,25 @@ Array Iota(Shape shape) {
   T* out = static_cast<T*>(array.mutable_data());
   for (uint64_t i = 0; i < array.num_elements(); ++i) out[i] = static_cast<T>(i);
   return array;
+}
+
+// The elements of an array leaf, as a vector to match against.
+template <typename T>
+std::vector<T> Values(const Tree& leaf) {
+  auto span = leaf.array().values<T>();
+  return std::vector<T>(span.begin(), span.end());
+}
+
+// An ArraySpec asking for `dtype`, in the stored shape or in `shape`.
+inline ArraySpec SpecOf(DType dtype) {
+  ArraySpec spec;
+  spec.dtype = dtype;
+  return spec;
+}
+inline ArraySpec SpecOf(DType dtype, Shape shape) {
+  ArraySpec spec = SpecOf(dtype);
+  spec.shape = std::move(shape);
+  return spec;
 }
 
 // Pseudo-random bytes (a fixed function of `seed`) filling an array of any dtype. Float
