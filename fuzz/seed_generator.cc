@@ -170,14 +170,34 @@ void WriteSeeds(const std::filesystem::path& out) {
   WriteStepNameSeeds(out);
 }
 
+// Each case of Orbax's checkpoints in `golden` (orbax-golden/<version>/<layout>/<group>/<case>),
+// packed as a load seed: the load fuzzer then reaches Orbax's metadata, the OCDBT database and
+// the zarr arrays inside it.
+void WriteOrbaxSeeds(const std::filesystem::path& out, const std::string& golden) {
+  Filesystem& fs = *Filesystem::Default();
+  int n = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(golden, error);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (error) break;
+    if (!it->is_directory() || it.depth() != 3) continue;
+    it.disable_recursion_pending();
+    absl::StatusOr<std::vector<ArchiveEntry>> entries = PackDirectory(fs, it->path().string());
+    if (!entries.ok() || entries->size() > kMaxArchiveEntries) continue;
+    WriteSeed(out / "load", absl::StrCat("orbax_", n++), EncodeArchive(Archive{0, *entries}));
+  }
+}
+
 }  // namespace
 }  // namespace cairn::fuzz
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <output directory>\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s <output directory> [directory of Orbax checkpoints]\n",
+                 argv[0]);
     return 2;
   }
   cairn::fuzz::WriteSeeds(argv[1]);
+  if (argc == 3) cairn::fuzz::WriteOrbaxSeeds(argv[1], argv[2]);
   return 0;
 }

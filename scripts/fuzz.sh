@@ -21,10 +21,15 @@ cmake --build "$build" --parallel "$(nproc)" --target "${targets[@]}" cairn_fuzz
 
 seeds="$build/fuzz-seeds"
 rm -rf "$seeds"
-"$build/fuzz/cairn_fuzz_seeds" "$seeds"
+golden=${CAIRN_SHARED_DIR:-../shared}/orbax-golden
+# The load fuzzer's seeds include the real Orbax checkpoints beside the checkout, when present.
+if [ -d "$golden" ]; then
+  "$build/fuzz/cairn_fuzz_seeds" "$seeds" "$golden"
+else
+  "$build/fuzz/cairn_fuzz_seeds" "$seeds"
+fi
 # OCDBT seeds: the manifests and nodes of the real Orbax checkpoints beside the checkout.
 mkdir -p "$seeds/ocdbt"
-golden=${CAIRN_SHARED_DIR:-../shared}/orbax-golden
 if [ -d "$golden" ]; then
   i=0
   while IFS= read -r -d '' file; do

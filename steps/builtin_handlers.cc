@@ -15,11 +15,21 @@ namespace {
 // JSON and bytes checkpointables larger than this are not read back whole.
 constexpr uint64_t kMaxDocumentBytes = uint64_t{1} << 30;
 constexpr char kJsonFileName[] = "data.json";
+// Orbax v0's JsonCheckpointHandler names its file after the default item, "metadata".
+constexpr char kOrbaxV0JsonFileName[] = "metadata";
+
+// Whether `recorded` is the name of one of Orbax's handler classes called `class_name`:
+// "orbax.checkpoint.<modules>.<class_name>".
+bool IsOrbaxHandler(absl::string_view recorded, absl::string_view class_name) {
+  return absl::StartsWith(recorded, "orbax.checkpoint.") &&
+         absl::EndsWith(recorded, absl::StrCat(".", class_name));
+}
 constexpr char kBytesFileName[] = "data.bin";
 
 class PyTreeHandler final : public CheckpointableHandler {
  public:
   std::string name() const override { return kPyTreeHandlerName; }
+  bool Reads(absl::string_view recorded) const override { return IsPyTreeHandlerName(recorded); }
   bool Handles(const Checkpointable& value) const override {
     return std::holds_alternative<Tree>(value);
   }
@@ -42,6 +52,9 @@ class PyTreeHandler final : public CheckpointableHandler {
 class JsonHandler final : public CheckpointableHandler {
  public:
   std::string name() const override { return kJsonHandlerName; }
+  bool Reads(absl::string_view recorded) const override {
+    return recorded == kJsonHandlerName || IsOrbaxJsonHandlerName(recorded);
+  }
   bool Handles(const Checkpointable& value) const override {
     return std::holds_alternative<nlohmann::json>(value);
   }
@@ -55,7 +68,13 @@ class JsonHandler final : public CheckpointableHandler {
   }
   absl::StatusOr<Checkpointable> Load(const std::string& dir, const LoadRequest&,
                                       const HandlerContext& context) const override {
-    const std::string path = JoinPath(dir, kJsonFileName);
+    std::string path = JoinPath(dir, kJsonFileName);
+    CAIRN_ASSIGN_OR_RETURN(const bool v1_name, PathExists(*context.filesystem, path));
+    if (!v1_name) {
+      const std::string v0 = JoinPath(dir, kOrbaxV0JsonFileName);
+      CAIRN_ASSIGN_OR_RETURN(const bool v0_name, PathExists(*context.filesystem, v0));
+      if (v0_name) path = v0;
+    }
     CAIRN_ASSIGN_OR_RETURN(const std::string text,
                            ReadFileToString(*context.filesystem, path, kMaxDocumentBytes));
     CAIRN_ASSIGN_OR_RETURN(nlohmann::json json, ParseJsonFromDisk(text, path));
@@ -122,6 +141,21 @@ class StatefulObjectHandler final : public CheckpointableHandler {
 };
 
 }  // namespace
+
+bool IsPyTreeHandlerName(absl::string_view recorded) {
+  return recorded == kPyTreeHandlerName || IsOrbaxHandler(recorded, "PyTreeCheckpointHandler") ||
+         IsOrbaxHandler(recorded, "StandardCheckpointHandler") ||
+         IsOrbaxHandler(recorded, "PyTreeHandler");
+}
+
+bool IsOrbaxJsonHandlerName(absl::string_view recorded) {
+  return IsOrbaxHandler(recorded, "JsonCheckpointHandler") ||
+         IsOrbaxHandler(recorded, "JsonHandler");
+}
+
+bool IsOrbaxDescriptorHandlerName(absl::string_view recorded) {
+  return IsOrbaxHandler(recorded, "DescriptorHandler");
+}
 
 HandlerRegistry::HandlerRegistry() {
   handlers_ = {std::make_shared<PyTreeHandler>(), std::make_shared<JsonHandler>(),

@@ -58,8 +58,73 @@ std::optional<std::string> FirstCheckpointBelow(Filesystem& fs, const std::strin
   return std::nullopt;
 }
 
+// The empty file that marks a checkpoint written by Orbax's v1 API.
+constexpr char kOrbaxV1MarkerFileName[] = "orbax.checkpoint";
+
+// Orbax v1 requires _CHECKPOINT_METADATA in every checkpoint it marks as its own; one without it
+// is damaged, not a directory of some other kind.
+absl::Status CheckV1Marker(Filesystem& fs, const std::string& dir) {
+  CAIRN_ASSIGN_OR_RETURN(const bool marked, PathExists(fs, JoinPath(dir, kOrbaxV1MarkerFileName)));
+  if (!marked) return absl::OkStatus();
+  CAIRN_ASSIGN_OR_RETURN(const bool has_metadata,
+                         PathExists(fs, JoinPath(dir, kCheckpointMetadataFileName)));
+  if (has_metadata) return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat(dir, " is not a valid Orbax checkpoint: it has Orbax v1's marker ",
+                   kOrbaxV1MarkerFileName, " but no ", kCheckpointMetadataFileName));
+}
+
+// The handler a checkpointable's directory needs, told from its contents, for checkpoints whose
+// _CHECKPOINT_METADATA names none: a pytree (cairn's index or Orbax's _METADATA), a JSON document
+// (data.json, or Orbax v0's file "metadata") or raw bytes. Empty when nothing fits.
+std::string HandlerFromContents(Filesystem& fs, const std::string& item_dir) {
+  if (HoldsTree(item_dir, &fs).value_or(false)) return kPyTreeHandlerName;
+  for (const char* json : {"data.json", "metadata"}) {
+    absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(item_dir, json));
+    if (info.ok() && info->is_file()) return kJsonHandlerName;
+  }
+  if (PathExists(fs, JoinPath(item_dir, "data.bin")).value_or(false)) return kBytesHandlerName;
+  return "";
+}
+
+// The checkpointables of `dir` and their handlers: as _CHECKPOINT_METADATA records them, or,
+// when it records none, as their directories' contents say.
+std::map<std::string, std::string> ItemHandlers(Filesystem& fs, const std::string& dir,
+                                                const CheckpointMetadata& metadata) {
+  if (!metadata.item_handlers.empty()) return metadata.item_handlers;
+  std::map<std::string, std::string> inferred;
+  absl::StatusOr<std::vector<DirEntry>> entries = fs.ListDirEntries(dir);
+  if (!entries.ok()) return inferred;
+  for (const DirEntry& entry : *entries) {
+    if (entry.type != FileInfo::Type::kDirectory || !ValidateCheckpointableName(entry.name).ok()) {
+      continue;
+    }
+    std::string handler = HandlerFromContents(fs, JoinPath(dir, entry.name));
+    if (!handler.empty()) inferred.emplace(entry.name, std::move(handler));
+  }
+  return inferred;
+}
+
+// A pytree loaded flat from `dir` must not be one checkpointable of a checkpoint above it: that
+// load would skip the checkpoint's commit and verification. Says which call fits instead.
+absl::Status CheckNotAnItem(Filesystem& fs, const std::string& dir) {
+  if (PathExists(fs, JoinPath(dir, kCheckpointMetadataFileName)).value_or(true)) {
+    return absl::OkStatus();
+  }
+  const size_t slash = dir.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return absl::OkStatus();
+  const std::string parent = dir.substr(0, slash);
+  const std::string item = dir.substr(slash + 1);
+  absl::StatusOr<CheckpointMetadata> metadata = ReadCheckpointMetadata(fs, parent);
+  if (!metadata.ok() || metadata->item_handlers.count(item) == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      dir, " is the checkpointable '", item, "' of the checkpoint ", parent,
+      ", not a checkpoint: load ", parent, " with CheckpointableName::Named(\"", item, "\")"));
+}
+
 // Why `dir` is not a checkpoint, phrased as what to do instead.
 absl::Status NotACheckpoint(Filesystem& fs, const std::string& dir) {
+  CAIRN_RETURN_IF_ERROR(CheckV1Marker(fs, dir));
   if (HoldsTree(dir, &fs).value_or(false)) {
     return absl::FailedPreconditionError(absl::StrCat(
         dir,
@@ -114,7 +179,7 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
     return absl::NotFoundError(
         absl::StrCat("expecting pytree metadata file: no pytree metadata "
                      "file (",
-                     kTreeIndexFileName, ") in ", dir, hint));
+                     kTreeIndexFileName, " or Orbax's _METADATA) in ", dir, hint));
   }
   if (name.name) {
     CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(*name.name));
@@ -136,14 +201,36 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
     CAIRN_ASSIGN_OR_RETURN(const bool holds, HoldsTree(sub, &fs));
     if (!holds) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "no pytree metadata file (", kTreeIndexFileName, ") in ", sub, ": the checkpointable '",
-          *name.name, "' is not a pytree; use LoadCheckpointables"));
+          "no pytree metadata file (", kTreeIndexFileName, " or Orbax's _METADATA) in ", sub,
+          ": the checkpointable '", *name.name, "' is not a pytree; use LoadCheckpointables"));
     }
     return sub;
   }
-  // Auto: "pytree", else the alphabetically first subdirectory holding a pytree, else flat.
+  // Auto: "pytree", else the alphabetically first checkpointable recorded as a pytree, else the
+  // first subdirectory holding one, else flat.
   const std::string preferred = JoinPath(dir, kDefaultPyTreeName);
   if (HoldsTree(preferred, &fs).value_or(false)) return preferred;
+  if (absl::StatusOr<CheckpointMetadata> metadata = ReadCheckpointMetadata(fs, dir);
+      metadata.ok()) {
+    if (metadata->direct_item_handler && IsPyTreeHandlerName(*metadata->direct_item_handler) &&
+        !HoldsTree(dir, &fs).value_or(false)) {
+      return absl::NotFoundError(absl::StrCat(
+          "expecting pytree metadata file: ", dir, " is recorded as a single pytree (by ",
+          *metadata->direct_item_handler, ") but holds no pytree metadata file (",
+          kTreeIndexFileName, " or Orbax's _METADATA)"));
+    }
+    for (const auto& [item, handler] : metadata->item_handlers) {
+      if (!IsPyTreeHandlerName(handler) || !ValidateCheckpointableName(item).ok()) continue;
+      const std::string sub = JoinPath(dir, item);
+      if (HoldsTree(sub, &fs).value_or(false)) return sub;
+      if (PathExists(fs, sub).value_or(false)) {
+        return absl::NotFoundError(
+            absl::StrCat("expecting pytree metadata file: the checkpointable '", item, "' of ", dir,
+                         " is recorded as a pytree, but ", sub, " holds no pytree metadata file (",
+                         kTreeIndexFileName, " or Orbax's _METADATA)"));
+      }
+    }
+  }
   // Said plainly rather than searched past: a linked "pytree" is what was meant, and refused.
   if (absl::StatusOr<FileInfo> info = fs.Stat(preferred); info.ok() && info->is_symlink()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -232,29 +319,54 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
   const HandlerRegistry& registry =
       options.registry ? *options.registry : HandlerRegistry::Global();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
+  const std::map<std::string, std::string> handlers = ItemHandlers(fs, dir, metadata);
+  if (metadata.direct_item_handler || (handlers.empty() && HoldsTree(dir, &fs).value_or(false))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir,
+        " holds a single pytree, not checkpointables: this is a single pytree, use Load "
+        "instead (with CheckpointableName::None() or the default)"));
+  }
   std::map<std::string, LoadRequest> wanted = requests;
   if (wanted.empty()) {
-    for (const auto& [name, handler] : metadata.item_handlers) wanted.emplace(name, std::nullopt);
+    for (const auto& [name, handler] : handlers) {
+      // Orbax v1 records a descriptor that need not have a directory of its own.
+      if (IsOrbaxDescriptorHandlerName(handler) &&
+          !PathExists(fs, JoinPath(dir, name)).value_or(false)) {
+        continue;
+      }
+      wanted.emplace(name, std::nullopt);
+    }
   }
   HandlerContext context{&fs, options.store_save, StoreLoadOptionsFor(options)};
   Checkpointables loaded;
   for (const auto& [name, request] : wanted) {
     CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(name));
-    const auto recorded = metadata.item_handlers.find(name);
-    if (recorded == metadata.item_handlers.end()) {
+    std::string recorded;
+    if (const auto it = handlers.find(name); it != handlers.end()) {
+      recorded = it->second;
+    } else if (PathExists(fs, JoinPath(dir, name)).value_or(false)) {
+      // A directory the metadata does not list (Orbax loads such items by name too).
+      recorded = HandlerFromContents(fs, JoinPath(dir, name));
+      if (recorded.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the checkpointable '", name, "' in ", dir,
+            " is recorded nowhere and holds nothing cairn can read (no pytree metadata, "
+            "data.json or data.bin)"));
+      }
+    } else {
       std::vector<std::string> have;
-      for (const auto& [n, h] : metadata.item_handlers) have.push_back(n);
+      for (const auto& [n, h] : handlers) have.push_back(n);
       return absl::NotFoundError(absl::StrCat("the checkpoint at ", dir,
                                               " has no checkpointable named '", name,
                                               "' (it has: ", absl::StrJoin(have, ", "), ")"));
     }
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const CheckpointableHandler> handler,
-                           registry.ForRecorded(recorded->second));
-    if (requests.empty() && absl::StartsWith(recorded->second, kObjectHandlerPrefix)) {
+                           registry.ForRecorded(recorded));
+    if (requests.empty() && absl::StartsWith(recorded, kObjectHandlerPrefix)) {
       // Nothing to restore into: the entry names the object instead of failing every other one.
-      loaded.emplace(
-          name, std::shared_ptr<StatefulObject>(std::make_shared<UnrestoredObject>(
-                    recorded->second.substr(strlen(kObjectHandlerPrefix)), JoinPath(dir, name))));
+      loaded.emplace(name,
+                     std::shared_ptr<StatefulObject>(std::make_shared<UnrestoredObject>(
+                         recorded.substr(strlen(kObjectHandlerPrefix)), JoinPath(dir, name))));
       continue;
     }
     if (request) {
@@ -262,15 +374,24 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
           registry.ForValue(*request);
       const std::string asked =
           wants.ok() ? (*wants)->RecordedName(*request) : "an unknown handler";
-      if (asked != recorded->second) {
+      // Another writer's name for the same kind (Orbax's pytree handler for a tree) is a match;
+      // a stateful object must be of the very type that was saved.
+      const bool same_kind = wants.ok() && wants->get() == handler.get() &&
+                             !absl::StartsWith(recorded, kObjectHandlerPrefix);
+      if (asked != recorded && !same_kind) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "checkpointable '", name, "' in ", dir, " was written by ", recorded->second,
+            "checkpointable '", name, "' in ", dir, " was written by ", recorded,
             " but the request is for ", asked,
             "; request it with a value of the kind that was saved, or load it as saved"));
       }
     }
-    CAIRN_ASSIGN_OR_RETURN(Checkpointable value,
-                           handler->Load(JoinPath(dir, name), request, context));
+    const std::string item_dir = JoinPath(dir, name);
+    if (!PathExists(fs, item_dir).value_or(false)) {
+      return absl::NotFoundError(absl::StrCat("the checkpoint at ", dir, " records the ",
+                                              "checkpointable '", name, "' but its directory ",
+                                              item_dir, " does not exist"));
+    }
+    CAIRN_ASSIGN_OR_RETURN(Checkpointable value, handler->Load(item_dir, request, context));
     loaded.emplace(name, std::move(value));
   }
   return loaded;
@@ -283,7 +404,9 @@ absl::StatusOr<Tree> Load(const std::string& named_dir, const Tree& abstract,
   const std::string& dir = verified.dir();
   const CheckpointOptions& options = verified.options();
   Filesystem& fs = verified.fs();
+  CAIRN_RETURN_IF_ERROR(CheckV1Marker(fs, dir));
   CAIRN_ASSIGN_OR_RETURN(const std::string tree_dir, ResolvePyTree(fs, dir, name));
+  if (tree_dir == dir) CAIRN_RETURN_IF_ERROR(CheckNotAnItem(fs, dir));
   if (tree_dir != dir && options.commit_mode == CommitMode::kCommitFile) {
     CAIRN_ASSIGN_OR_RETURN(const bool committed,
                            IsCommittedCheckpoint(dir, CommitMode::kCommitFile, &fs));
@@ -312,7 +435,7 @@ absl::StatusOr<std::map<std::string, CheckpointableInfo>> CheckpointablesMetadat
   std::map<std::string, CheckpointableInfo> infos;
   for (const auto& [name, handler] : metadata.item_handlers) {
     CheckpointableInfo info{handler, std::nullopt};
-    if (handler == kPyTreeHandlerName) {
+    if (IsPyTreeHandlerName(handler)) {
       CAIRN_ASSIGN_OR_RETURN(info.pytree,
                              ReadTreeMetadata(JoinPath(dir, name), StoreLoadOptionsFor(options)));
     }

@@ -29,7 +29,11 @@ std::optional<absl::Time> CheckpointMetadata::commit_time() const {
 
 nlohmann::json CheckpointMetadata::ToJson() const {
   nlohmann::json json = unknown_fields.is_object() ? unknown_fields : nlohmann::json::object();
-  json["item_handlers"] = item_handlers;
+  if (direct_item_handler) {
+    json["item_handlers"] = *direct_item_handler;
+  } else {
+    json["item_handlers"] = item_handlers;
+  }
   json["metrics"] = metrics;
   json["performance_metrics"] = performance_metrics;
   json["custom_metadata"] = custom_metadata;
@@ -55,7 +59,11 @@ absl::StatusOr<CheckpointMetadata> CheckpointMetadata::FromJson(const nlohmann::
                                      : metadata.commit_timestamp_nsecs) = value.get<int64_t>();
     } else if (key == "item_handlers") {
       if (value.is_null()) continue;
-      if (!value.is_object()) return wrong("an object");
+      if (value.is_string()) {
+        metadata.direct_item_handler = value.get<std::string>();
+        continue;
+      }
+      if (!value.is_object()) return wrong("an object or a string");
       for (auto handler = value.begin(); handler != value.end(); ++handler) {
         // Each name becomes a path below the checkpoint: one like ".." would leave it.
         absl::Status name = ValidateCheckpointableName(handler.key());

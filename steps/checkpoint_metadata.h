@@ -23,6 +23,9 @@ struct CheckpointMetadata {
   std::optional<int64_t> commit_timestamp_nsecs;
   // Checkpointable name to the name of the handler that wrote it ("item_handlers").
   std::map<std::string, std::string> item_handlers;
+  // The handler of a checkpoint whose one item lies directly in its directory: Orbax's
+  // StandardCheckpointer records "item_handlers" as this string instead of an object.
+  std::optional<std::string> direct_item_handler;
   nlohmann::json metrics = nlohmann::json::object();
   nlohmann::json performance_metrics = nlohmann::json::object();
   nlohmann::json custom_metadata = nlohmann::json::object();

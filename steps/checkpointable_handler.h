@@ -74,6 +74,15 @@ inline constexpr char kJsonHandlerName[] = "cairn.JsonHandler";
 inline constexpr char kBytesHandlerName[] = "cairn.BytesHandler";
 inline constexpr char kObjectHandlerPrefix[] = "cairn.StatefulObjectHandler/";
 
+// Whether `recorded` names a handler that writes pytrees: cairn's, or one of Orbax's
+// (PyTreeCheckpointHandler, StandardCheckpointHandler, and v1's PyTreeHandler).
+bool IsPyTreeHandlerName(absl::string_view recorded);
+// Whether `recorded` names Orbax's handler of a JSON document (JsonCheckpointHandler in v0,
+// JsonHandler in v1), which cairn's JSON handler reads.
+bool IsOrbaxJsonHandlerName(absl::string_view recorded);
+// Whether `recorded` names Orbax v1's descriptor handler, whose entry may have no directory.
+bool IsOrbaxDescriptorHandlerName(absl::string_view recorded);
+
 }  // namespace cairn
 
 #endif  // CAIRN_STEPS_CHECKPOINTABLE_HANDLER_H_

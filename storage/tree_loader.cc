@@ -1,5 +1,6 @@
-// LoadTree: matches the abstract tree against the index, plans the chunk reads, runs them in
-// parallel. Also ReadTreeMetadata and HoldsTree, which read the index alone.
+// LoadTree: matches the abstract tree against the stored tree (of any format, through the
+// StoredTree seam), plans the reads, runs them in parallel. Also ReadTreeMetadata and HoldsTree,
+// which read no array data.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,9 +12,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "cairn/storage/internal/array_read.h"
 #include "cairn/storage/internal/box_copy.h"
-#include "cairn/storage/internal/index_file.h"
+#include "cairn/storage/internal/stored_tree.h"
+#include "cairn/storage/orbax/internal/orbax_stored_tree.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem.h"
 #include "cairn/utils/filesystem_util.h"
@@ -66,21 +67,15 @@ absl::Status Mismatch(const KeyPath& path, absl::string_view expected, const for
 
 class TreeLoader {
  public:
-  TreeLoader(const std::string& dir, const StoreLoadOptions& options)
-      : dir_(dir),
+  TreeLoader(StoredTree& stored, const StoreLoadOptions& options)
+      : stored_(stored),
         options_(options),
-        fs_(options.filesystem ? *options.filesystem : *Filesystem::Default()),
         pool_(options.pool ? options.pool : ThreadPool::Shared()),
         parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
-    CAIRN_ASSIGN_OR_RETURN(parsed_, ReadIndexFile(fs_, dir_, options_.max_index_bytes));
-    files_ = std::make_unique<DataFiles>(fs_, JoinPath(dir_, kTreeDataDirName), *parsed_->index);
-    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, parsed_->index->root(), KeyPath()));
-    const std::vector<std::pair<size_t, size_t>> runs = GroupChunkReads(reads_);
-    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, runs.size(), parallelism_, [&](size_t i) {
-      return ExecuteChunkReads(&reads_[runs[i].first], runs[i].second - runs[i].first, *files_);
-    }));
+    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, stored_.root(), KeyPath()));
+    CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return result;
   }
 
@@ -207,8 +202,13 @@ class TreeLoader {
       }
       case format::Node::kNone:
         return Tree::None();
-      case format::Node::kArray:
+      case format::Node::kArray: {
+        CAIRN_ASSIGN_OR_RETURN(const format::ArrayLeaf* leaf, stored_.ResolveArray(node, path));
+        if (std::optional<LeafType> scalar = stored_.ScalarType(*leaf)) {
+          return LoadScalar(*scalar, node, path);
+        }
         return LoadArray(ArraySpec(), node, path);
+      }
       case format::Node::kIntValue:
         return Tree::Int(node.int_value());
       case format::Node::kDoubleValue:
@@ -234,7 +234,8 @@ class TreeLoader {
       }
       return Mismatch(path, "an array", node);
     }
-    const format::ArrayLeaf& leaf = node.array();
+    CAIRN_ASSIGN_OR_RETURN(const format::ArrayLeaf* resolved, stored_.ResolveArray(node, path));
+    const format::ArrayLeaf& leaf = *resolved;
     const std::string where = path.ToString();
     const DType stored = static_cast<DType>(leaf.stored_dtype());
     const Shape global = ToShape(leaf.global_shape());
@@ -287,9 +288,7 @@ class TreeLoader {
           "requested shape ", ShapeToString(shape), " is not compatible with the stored shape ",
           ShapeToString(global), " at ", where, "; enable padding and truncation to allow it"));
     }
-    // The sizes the index gives the data files are checked against the files before anything
-    // is allocated for their chunks.
-    CAIRN_ASSIGN_OR_RETURN(const uint64_t filled, files_->OpenFor(leaf, origin, shape));
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t filled, stored_.Prepare(leaf, origin, shape, where));
     Array result;
     if (destination) {
       result = *destination;
@@ -297,8 +296,8 @@ class TreeLoader {
       CAIRN_RETURN_IF_ERROR(Charge(filled, dtype, shape, where));
       CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
-    bool covered = false;
-    PlanArrayReads(leaf, result, origin, where, options_.saturate_casts, &reads_, &covered);
+    CAIRN_ASSIGN_OR_RETURN(const bool covered,
+                           stored_.Plan(leaf, result, origin, where, options_.saturate_casts));
     if (!covered && result.byte_size() > 0)
       std::memset(result.mutable_data(), 0, result.byte_size());
     return Tree::FromArray(std::move(result));
@@ -396,7 +395,8 @@ class TreeLoader {
       case format::Node::kArray: {
         // A single-element array (numpy's 0-d arrays, say) loads as a scalar. Integers go
         // through int64 so that large values stay exact.
-        const format::ArrayLeaf& leaf = node.array();
+        CAIRN_ASSIGN_OR_RETURN(const format::ArrayLeaf* resolved, stored_.ResolveArray(node, path));
+        const format::ArrayLeaf& leaf = *resolved;
         if (type == LeafType::kInt && IsInteger(static_cast<DType>(leaf.dtype()))) {
           CAIRN_ASSIGN_OR_RETURN(Array one, ReadOne(leaf, DType::kInt64, path));
           return Tree::Int(one.values<int64_t>()[0]);
@@ -422,7 +422,7 @@ class TreeLoader {
     return Tree::Int(value);
   }
 
-  // Reads the only element of a stored array synchronously, as `dtype`.
+  // Reads the only element of a stored array now, as `dtype` (with the reads planned so far).
   absl::StatusOr<Array> ReadOne(const format::ArrayLeaf& leaf, DType dtype, const KeyPath& path) {
     const Shape global = ToShape(leaf.global_shape());
     CAIRN_ASSIGN_OR_RETURN(const uint64_t count, NumElements(global));
@@ -433,64 +433,61 @@ class TreeLoader {
     }
     CAIRN_RETURN_IF_ERROR(CheckCastable(static_cast<DType>(leaf.stored_dtype()), dtype));
     CAIRN_ASSIGN_OR_RETURN(Array one, Array::Allocate(dtype, global));
-    std::vector<ChunkRead> reads;
-    bool covered;
-    PlanArrayReads(leaf, one, Shape(global.size(), 0), path.ToString(), options_.saturate_casts,
-                   &reads, &covered);
-    for (const ChunkRead& read : reads) CAIRN_RETURN_IF_ERROR(ExecuteChunkReads(&read, 1, *files_));
+    const std::string where = path.ToString();
+    const Shape origin(global.size(), 0);
+    CAIRN_RETURN_IF_ERROR(stored_.Prepare(leaf, origin, global, where).status());
+    CAIRN_RETURN_IF_ERROR(stored_.Plan(leaf, one, origin, where, options_.saturate_casts).status());
+    CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return one;
   }
 
-  const std::string dir_;
+  StoredTree& stored_;
   const StoreLoadOptions& options_;
-  Filesystem& fs_;
   ThreadPool* pool_;
   const int parallelism_;
-  std::unique_ptr<ParsedIndex> parsed_;
-  std::unique_ptr<DataFiles> files_;
-  std::vector<ChunkRead> reads_;
   uint64_t filled_bytes_ = 0;     // of the arrays allocated so far, what stored chunks fill
   uint64_t allocated_bytes_ = 0;  // allocated for arrays so far
 };
 
-Tree MetadataNode(const format::Node& node) {
+// The stored tree as an abstract tree: arrays as ArraySpecs with their storage, scalars as
+// type-only leaves. An array whose own metadata cannot be read (a format that keeps it apart
+// from the tree's, such as Orbax's) is a type-only array leaf: loading it reports why.
+Tree MetadataNode(StoredTree& stored, const format::Node& node, KeyPath& path) {
   switch (node.kind_case()) {
     case format::Node::kDict: {
       const format::Dict& dict = node.dict();
       std::vector<Tree> values;
       values.reserve(dict.values_size());
-      for (const format::Node& value : dict.values()) values.push_back(MetadataNode(value));
-      // Keys were validated unique when the index was read.
+      for (int i = 0; i < dict.keys_size(); ++i) {
+        path.Push(dict.keys(i));
+        values.push_back(MetadataNode(stored, dict.values(i), path));
+        path.Pop();
+      }
+      // Keys were validated unique when the tree was read.
       return Tree::DictFrom({dict.keys().begin(), dict.keys().end()}, std::move(values)).value();
     }
     case format::Node::kList:
     case format::Node::kTuple: {
       const bool list = node.kind_case() == format::Node::kList;
       Tree result = list ? Tree::List() : Tree::Tuple();
+      size_t i = 0;
       for (const format::Node& item : (list ? node.list() : node.tuple()).items()) {
-        result.Append(MetadataNode(item));
+        path.Push(i++);
+        result.Append(MetadataNode(stored, item, path));
+        path.Pop();
       }
       return result;
     }
     case format::Node::kArray: {
-      const format::ArrayLeaf& leaf = node.array();
+      absl::StatusOr<const format::ArrayLeaf*> leaf = stored.ResolveArray(node, path);
+      if (!leaf.ok()) return Tree::TypeOnly(LeafType::kArray);
+      if (std::optional<LeafType> scalar = stored.ScalarType(**leaf)) {
+        return Tree::TypeOnly(*scalar);
+      }
       ArraySpec spec;
-      spec.dtype = static_cast<DType>(leaf.dtype());
-      spec.shape = ToShape(leaf.global_shape());
-      ArrayStorageInfo info;
-      info.stored_dtype = static_cast<DType>(leaf.stored_dtype());
-      info.chunk_shape = *spec.shape;
-      if (!info.chunk_shape.empty()) {
-        info.chunk_shape[0] = std::min<int64_t>(info.chunk_shape[0], leaf.chunk_rows());
-      }
-      info.compressed = leaf.compression() != format::COMPRESSION_NONE;
-      info.byte_shuffled = leaf.compression() == format::COMPRESSION_ZSTD_SHUFFLED;
-      info.compression_level = leaf.compression_level();
-      info.num_shards = leaf.shards_size();
-      for (const format::Shard& shard : leaf.shards()) {
-        for (const format::Chunk& chunk : shard.chunks()) info.stored_bytes += chunk.stored_size();
-      }
-      spec.storage = info;
+      spec.dtype = static_cast<DType>((*leaf)->dtype());
+      spec.shape = ToShape((*leaf)->global_shape());
+      spec.storage = stored.StorageInfo(**leaf);
       return Tree::Spec(std::move(spec));
     }
     case format::Node::kIntValue:
@@ -514,33 +511,28 @@ absl::StatusOr<Tree> LoadTree(const std::string& named_dir, const Tree& abstract
                               const StoreLoadOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
-  return TreeLoader(dir, options).Load(abstract);
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<StoredTree> stored, OpenStoredTree(fs, dir, options));
+  return TreeLoader(*stored, options).Load(abstract);
 }
 
 absl::StatusOr<StoreMetadata> ReadTreeMetadata(const std::string& named_dir,
                                                const StoreLoadOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
-  CAIRN_ASSIGN_OR_RETURN(const std::unique_ptr<ParsedIndex> parsed,
-                         ReadIndexFile(fs, dir, options.max_index_bytes));
-  const format::TreeIndex& index = *parsed->index;
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<StoredTree> stored, OpenStoredTree(fs, dir, options));
   StoreMetadata metadata;
-  metadata.tree = MetadataNode(index.root());
-  if (!index.custom_metadata_json().empty()) {
-    metadata.custom_metadata = nlohmann::json::parse(index.custom_metadata_json());
-  }
-  metadata.format_version = index.format_version();
-  metadata.layout =
-      index.layout() == format::LAYOUT_PER_LEAF ? StoreLayout::kPerLeaf : StoreLayout::kAggregated;
-  metadata.writer = index.writer();
-  for (const format::DataFile& file : index.data_files()) metadata.data_bytes += file.size();
+  KeyPath path;
+  metadata.tree = MetadataNode(*stored, stored->root(), path);
+  CAIRN_RETURN_IF_ERROR(stored->DescribeStore(&metadata));
   return metadata;
 }
 
 absl::StatusOr<bool> HoldsTree(const std::string& named_dir, Filesystem* filesystem) {
   Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
-  return PathExists(fs, JoinPath(dir, kTreeIndexFileName));
+  CAIRN_ASSIGN_OR_RETURN(const bool cairn, PathExists(fs, JoinPath(dir, kTreeIndexFileName)));
+  if (cairn) return true;
+  return HoldsOrbaxTree(fs, dir);
 }
 
 }  // namespace cairn
