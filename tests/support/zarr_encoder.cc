@@ -126,9 +126,13 @@ std::string EncodeShard(const json& config, size_t element_size, bool complex, c
 
 }  // namespace
 
-std::string ZstdCompress(const std::string& data, int level) {
+std::string ZstdCompress(const std::string& data, int level, bool content_size) {
   std::string out(ZSTD_compressBound(data.size()), '\0');
-  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  ZSTD_CCtx* context = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, content_size ? 1 : 0);
+  const size_t n = ZSTD_compress2(context, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(context);
   if (ZSTD_isError(n)) throw std::runtime_error(ZSTD_getErrorName(n));
   out.resize(n);
   return out;

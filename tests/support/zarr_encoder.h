@@ -32,7 +32,9 @@ std::map<std::string, std::string> EncodeArray(const nlohmann::json& zarr_json, 
                                                const std::string& fill, bool skip_fill_chunks);
 
 // Compressors, as the codecs of the same names produce their streams.
-std::string ZstdCompress(const std::string& data, int level);
+// Without `content_size`, the frame does not record its decoded size (as TensorStore's zarr v2
+// chunks in Orbax checkpoints).
+std::string ZstdCompress(const std::string& data, int level, bool content_size = true);
 std::string GzipCompress(const std::string& data, int level);
 std::string ZlibCompress(const std::string& data, int level);
 
