@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer ocdbt_fuzzer)
+targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer ocdbt_fuzzer
+  zarr_fuzzer)
 build=build-fuzz
 
 bash scripts/install-deps.sh
@@ -37,6 +38,30 @@ if [ -d "$golden" ]; then
     i=$((i + 1))
   done < <(find "$golden" \( -name manifest.ocdbt -o -path '*/d/*' \) -type f -print0)
 fi
+# zarr seeds: a format byte, the metadata, a NUL, then one chunk's bytes; from the v2 vectors,
+# and a sharded v3 array of two inner chunks, its index after them.
+mkdir -p "$seeds/zarr"
+i=0
+for array in tests/data/zarr/v2/*/; do
+  chunk=$(find "$array" -type f ! -name .zarray | sort | head -n 1)
+  {
+    printf '\x00'
+    cat "$array/.zarray"
+    printf '\x00'
+    if [ -n "$chunk" ]; then cat "$chunk"; fi
+  } >"$seeds/zarr/v2_$i"
+  i=$((i + 1))
+done
+{
+  printf '\x01{"zarr_format":3,"node_type":"array","shape":[4],"data_type":"uint8",'
+  printf '"chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4]}},"fill_value":0,'
+  printf '"codecs":[{"name":"sharding_indexed","configuration":{"chunk_shape":[2],'
+  printf '"codecs":[{"name":"bytes"}],"index_codecs":[{"name":"bytes","configuration":'
+  printf '{"endian":"little"}}]}}]}\x00'
+  printf '\x01\x02\x03\x04'
+  printf '\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00'
+  printf '\x02\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00'
+} >"$seeds/zarr/v3_sharded"
 
 # Inputs the targets read: the load fuzzer's archives hold whole checkpoints.
 max_len() {
@@ -53,6 +78,7 @@ seed_dir() {
     step_name_fuzzer) echo step_name ;;
     load_fuzzer) echo load ;;
     ocdbt_fuzzer) echo ocdbt ;;
+    zarr_fuzzer) echo zarr ;;
   esac
 }
 

@@ -89,6 +89,12 @@ struct OcdbtReader::State {
                                                         absl::string_view inclusive_min) const;
   absl::StatusOr<std::string> ReadValue(const DataFileId& file, const DataReference& ref,
                                         absl::string_view key) const;
+  // The leaf entry of `key`, with the node that holds it (and its file table).
+  struct Found {
+    std::shared_ptr<const BtreeNode> node;
+    const ocdbt_internal::BtreeLeafEntry* entry;
+  };
+  absl::StatusOr<Found> Lookup(absl::string_view key) const;
   absl::Status List(const DataFileId& file, const DataReference& ref, uint8_t height,
                     const std::string& key_prefix, absl::string_view wanted,
                     absl::string_view inclusive_min, std::vector<std::string>* out) const;
@@ -369,30 +375,29 @@ absl::StatusOr<std::unique_ptr<OcdbtReader>> OcdbtReader::Open(const std::string
 }
 
 const OcdbtConfig& OcdbtReader::config() const { return state_->manifest.config; }
+const std::string& OcdbtReader::dir() const { return state_->files.dir(); }
 const OcdbtVersion& OcdbtReader::version() const { return state_->version; }
 
-absl::StatusOr<std::string> OcdbtReader::Read(absl::string_view key) const {
-  const State& s = *state_;
+absl::StatusOr<OcdbtReader::State::Found> OcdbtReader::State::Lookup(absl::string_view key) const {
   auto not_found = [&] {
     return absl::NotFoundError(
-        absl::StrCat("key \"", key, "\" is not in the OCDBT database ", s.files.dir()));
+        absl::StrCat("key \"", key, "\" is not in the OCDBT database ", files.dir()));
   };
-  if (s.version.empty) return not_found();
-  DataFileId file = s.root_file;
-  DataReference ref = s.root;
-  uint8_t height = s.version.root_height;
+  if (version.empty) return not_found();
+  DataFileId file = root_file;
+  DataReference ref = root;
+  uint8_t height = version.root_height;
   std::string inclusive_min;
   absl::string_view rest = key;
   while (true) {
     CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const BtreeNode> node,
-                           s.Node(file, ref, height, inclusive_min));
+                           Node(file, ref, height, inclusive_min));
     if (node->height == 0) {
       auto it = std::lower_bound(
           node->leaves.begin(), node->leaves.end(), rest,
           [](const ocdbt_internal::BtreeLeafEntry& e, absl::string_view k) { return e.key < k; });
       if (it == node->leaves.end() || it->key != rest) return not_found();
-      if (it->inline_value) return it->value;
-      return s.ReadValue(node->files[it->location.file], it->location, key);
+      return Found{std::move(node), &*it};
     }
     // The child that can hold `rest` is the last whose first key is not greater.
     auto it = std::upper_bound(
@@ -409,6 +414,41 @@ absl::StatusOr<std::string> OcdbtReader::Read(absl::string_view key) const {
     ref = child.location;
     height = node->height - 1;
   }
+}
+
+absl::StatusOr<std::string> OcdbtReader::Read(absl::string_view key) const {
+  CAIRN_ASSIGN_OR_RETURN(State::Found found, state_->Lookup(key));
+  const ocdbt_internal::BtreeLeafEntry& entry = *found.entry;
+  if (entry.inline_value) return entry.value;
+  return state_->ReadValue(found.node->files[entry.location.file], entry.location, key);
+}
+
+absl::StatusOr<uint64_t> OcdbtReader::ValueSize(absl::string_view key) const {
+  CAIRN_ASSIGN_OR_RETURN(State::Found found, state_->Lookup(key));
+  const ocdbt_internal::BtreeLeafEntry& entry = *found.entry;
+  return entry.inline_value ? entry.value.size() : entry.location.length;
+}
+
+absl::StatusOr<std::string> OcdbtReader::ReadRange(absl::string_view key, uint64_t offset,
+                                                   uint64_t length) const {
+  CAIRN_ASSIGN_OR_RETURN(State::Found found, state_->Lookup(key));
+  const ocdbt_internal::BtreeLeafEntry& entry = *found.entry;
+  const uint64_t size = entry.inline_value ? entry.value.size() : entry.location.length;
+  if (offset > size || length > size - offset) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "bytes [", offset, ", +", length, ") of key \"", key, "\" lie past the end of its value (",
+        size, " bytes) in the OCDBT database ", state_->files.dir()));
+  }
+  if (entry.inline_value) return entry.value.substr(offset, length);
+  DataReference part = entry.location;
+  if (part.offset > UINT64_MAX - offset) {
+    return absl::DataLossError(absl::StrCat("key \"", key, "\": value offset ", part.offset,
+                                            " overflows in the OCDBT database ",
+                                            state_->files.dir()));
+  }
+  part.offset += offset;
+  part.length = length;
+  return state_->ReadValue(found.node->files[entry.location.file], part, key);
 }
 
 absl::StatusOr<std::vector<std::string>> OcdbtReader::ListKeys(absl::string_view prefix) const {

@@ -40,12 +40,21 @@ class OcdbtReader {
   OcdbtReader& operator=(const OcdbtReader&) = delete;
 
   const OcdbtConfig& config() const;
+  // The database directory, resolved (for messages).
+  const std::string& dir() const;
   // The generation this reader reads.
   const OcdbtVersion& version() const;
 
   // The value stored under `key`; NotFound naming the key when there is none. DataLoss naming
   // the file for a missing, damaged or truncated node or data file.
   absl::StatusOr<std::string> Read(absl::string_view key) const;
+  // The length of `key`'s value, without reading it; NotFound as Read.
+  absl::StatusOr<uint64_t> ValueSize(absl::string_view key) const;
+  // Bytes [offset, offset + length) of `key`'s value, reading only those bytes of a value stored
+  // out of line (a zarr shard's index without the shard). NotFound as Read; OutOfRange naming the
+  // key when the range reaches past the value's end.
+  absl::StatusOr<std::string> ReadRange(absl::string_view key, uint64_t offset,
+                                        uint64_t length) const;
   // Every key that starts with `prefix`, sorted; visits only the subtrees that can hold one.
   absl::StatusOr<std::vector<std::string>> ListKeys(absl::string_view prefix = "") const;
   // Every generation the database records, oldest first, read through the version tree.

@@ -1,0 +1,141 @@
+// Ranged reads of OCDBT values (OcdbtReader::ReadRange, ValueSize), which the zarr layer uses to
+// read a shard's index without the shard: only the requested bytes of an out-of-line value are
+// read from its data file.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cairn/storage/ocdbt/ocdbt_reader.h"
+#include "cairn/storage/zarr/key_value_source.h"
+#include "cairn/utils/forwarding_filesystem.h"
+#include "cairn/utils/memory_filesystem.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/ocdbt_encoder.h"
+
+namespace cairn {
+namespace {
+
+using ocdbt_test::DatabaseBuilder;
+using ::testing::HasSubstr;
+
+constexpr char kDir[] = "/db";
+
+// Counts the bytes read from files opened through it.
+class ByteCountingFilesystem final : public ForwardingFilesystem {
+ public:
+  using ForwardingFilesystem::ForwardingFilesystem;
+  uint64_t bytes() const { return bytes_.load(); }
+  void Reset() { bytes_ = 0; }
+
+  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
+    auto file = ForwardingFilesystem::NewReadableFile(path);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<ReadableFile>(new File(*std::move(file), &bytes_));
+  }
+
+ private:
+  class File final : public ReadableFile {
+   public:
+    File(std::unique_ptr<ReadableFile> inner, std::atomic<uint64_t>* bytes)
+        : inner_(std::move(inner)), bytes_(bytes) {}
+    absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const override {
+      auto got = inner_->ReadAt(offset, n, scratch);
+      if (got.ok()) *bytes_ += *got;
+      return got;
+    }
+    absl::StatusOr<uint64_t> Size() const override { return inner_->Size(); }
+    const std::string& path() const override { return inner_->path(); }
+
+   private:
+    std::unique_ptr<ReadableFile> inner_;
+    std::atomic<uint64_t>* bytes_;
+  };
+  std::atomic<uint64_t> bytes_{0};
+};
+
+class ZarrOcdbtRangeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OcdbtConfig config;
+    config.max_inline_value_bytes = 16;
+    config.max_decoded_node_bytes = 1 << 20;
+    config.version_tree_arity_log2 = 4;
+    DatabaseBuilder db(kDir, config);
+    for (int i = 0; i < 200000; ++i) big_.push_back(static_cast<char>('a' + i % 23));
+    kvs_ = {{"p/c/0", big_}, {"p/zarr.json", "{}"}, {"small", "0123456789"}};
+    db.WriteManifest({DatabaseBuilder::Version(1, db.BuildTree(kvs_, 4), 1)});
+    ASSERT_TRUE(db.Flush(fs_).ok());
+  }
+
+  std::unique_ptr<OcdbtReader> Open(Filesystem* fs) {
+    OcdbtReaderOptions options;
+    options.filesystem = fs;
+    auto reader = OcdbtReader::Open(kDir, options);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    return reader.ok() ? *std::move(reader) : nullptr;
+  }
+
+  MemoryFilesystem fs_;
+  std::string big_;
+  std::map<std::string, std::string> kvs_;
+};
+
+TEST_F(ZarrOcdbtRangeTest, OutOfLineRangeReadsOnlyItsBytes) {
+  ByteCountingFilesystem counting(&fs_);
+  auto reader = Open(&counting);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->Read("small").ok());  // brings the tree's nodes into the cache
+  counting.Reset();
+  auto tail = reader->ReadRange("p/c/0", big_.size() - 100, 100);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_EQ(*tail, big_.substr(big_.size() - 100));
+  EXPECT_EQ(counting.bytes(), 100u);
+  EXPECT_EQ(reader->ValueSize("p/c/0").value(), big_.size());
+}
+
+TEST_F(ZarrOcdbtRangeTest, InlineValuesAndEmptyRanges) {
+  auto reader = Open(&fs_);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->ReadRange("small", 3, 4).value(), "3456");
+  EXPECT_EQ(reader->ReadRange("small", 10, 0).value(), "");
+  EXPECT_EQ(reader->ValueSize("small").value(), 10u);
+  EXPECT_EQ(reader->ReadRange("p/c/0", 5, 0).value(), "");
+}
+
+TEST_F(ZarrOcdbtRangeTest, RangesPastTheEndAreOutOfRange) {
+  auto reader = Open(&fs_);
+  ASSERT_NE(reader, nullptr);
+  for (auto [offset, length] : std::vector<std::pair<uint64_t, uint64_t>>{
+           {8, 3}, {11, 0}, {UINT64_MAX, 1}, {1, UINT64_MAX}}) {
+    auto got = reader->ReadRange("small", offset, length);
+    EXPECT_TRUE(absl::IsOutOfRange(got.status())) << got.status();
+    EXPECT_THAT(got.status().message(), HasSubstr("\"small\""));
+  }
+  auto got = reader->ReadRange("p/c/0", big_.size(), 1);
+  EXPECT_TRUE(absl::IsOutOfRange(got.status())) << got.status();
+  EXPECT_TRUE(absl::IsNotFound(reader->ReadRange("absent", 0, 0).status()));
+  EXPECT_TRUE(absl::IsNotFound(reader->ValueSize("absent").status()));
+}
+
+TEST_F(ZarrOcdbtRangeTest, KeyValueSourceRangesFromEitherEnd) {
+  std::shared_ptr<const OcdbtReader> reader = Open(&fs_);
+  ASSERT_NE(reader, nullptr);
+  auto source = OcdbtKeyValueSource(reader);
+  EXPECT_EQ(source->ReadRange("p/c/0", 16, 16, /*from_end=*/true).value(),
+            big_.substr(big_.size() - 16, 16));
+  EXPECT_EQ(source->ReadRange("p/c/0", 10, KeyValueSource::kToEnd, /*from_end=*/false).value(),
+            big_.substr(10));
+  EXPECT_EQ(source->ReadRange("small", 4, KeyValueSource::kToEnd, /*from_end=*/true).value(),
+            "6789");
+  EXPECT_TRUE(absl::IsOutOfRange(source->ReadRange("small", 11, 1, true).status()));
+  EXPECT_EQ(source->Read("p/zarr.json").value(), "{}");
+  EXPECT_TRUE(absl::IsNotFound(source->Read("p/.zarray").status()));
+  EXPECT_EQ(source->List("p/").value(), (std::vector<std::string>{"p/c/0", "p/zarr.json"}));
+  EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("/db"));
+  EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("p/c/0"));
+}
+
+}  // namespace
+}  // namespace cairn
