@@ -1,6 +1,6 @@
 // Ranged reads of OCDBT values (OcdbtReader::ReadRange, ValueSize), which the zarr layer uses to
 // read a shard's index without the shard: only the requested bytes of an out-of-line value are
-// read from its data file.
+// read from its data file, so one inner chunk costs its index and its own bytes.
 #include <atomic>
 #include <map>
 #include <memory>
@@ -8,11 +8,13 @@
 
 #include "cairn/storage/ocdbt/ocdbt_reader.h"
 #include "cairn/storage/zarr/key_value_source.h"
+#include "cairn/storage/zarr/zarr_array.h"
 #include "cairn/utils/forwarding_filesystem.h"
 #include "cairn/utils/memory_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/ocdbt_encoder.h"
+#include "tests/support/zarr_fixtures.h"
 
 namespace cairn {
 namespace {
@@ -135,6 +137,41 @@ TEST_F(ZarrOcdbtRangeTest, KeyValueSourceRangesFromEitherEnd) {
   EXPECT_EQ(source->List("p/").value(), (std::vector<std::string>{"p/c/0", "p/zarr.json"}));
   EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("/db"));
   EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("p/c/0"));
+}
+
+TEST(ZarrOcdbtShardTest, OneInnerChunkReadsTheIndexAndThatChunkOnly) {
+  // A (64, 64) float64 array in one shard of (8, 8) inner chunks, stored out of line.
+  const nlohmann::json meta =
+      zarr_test::ArrayJson(DType::kFloat64, {64, 64}, {64, 64},
+                           nlohmann::json::array({zarr_test::ShardingCodec(
+                               {8, 8}, nlohmann::json::array({zarr_test::BytesCodecs()[0]}))}));
+  const auto keys = zarr_test::VectorArrayKeys(meta, DType::kFloat64, "w/");
+  MemoryFilesystem fs;
+  OcdbtConfig config;
+  config.max_inline_value_bytes = 16;
+  config.max_decoded_node_bytes = 1 << 20;
+  config.version_tree_arity_log2 = 4;
+  DatabaseBuilder db(kDir, config);
+  db.WriteManifest({DatabaseBuilder::Version(1, db.BuildTree(keys, 4), 1)});
+  ASSERT_TRUE(db.Flush(fs).ok());
+
+  ByteCountingFilesystem counting(&fs);
+  OcdbtReaderOptions options;
+  options.filesystem = &counting;
+  std::shared_ptr<const OcdbtReader> reader = OcdbtReader::Open(kDir, options).value();
+  auto array = ZarrArray::Open(OcdbtKeyValueSource(reader), "w/");
+  ASSERT_TRUE(array.ok()) << array.status();
+  ASSERT_TRUE(reader->ValueSize("w/c/0/0").ok());  // the lookup's nodes are cached now
+  counting.Reset();
+  Array out = Array::Allocate(DType::kFloat64, {2, 2}).value();
+  std::vector<ZarrChunkRead> reads;
+  ASSERT_TRUE((*array)->Plan({9, 9}, out, {}, "w", &reads).ok());
+  ASSERT_EQ(reads.size(), 1u);
+  ASSERT_TRUE((*array)->Execute(reads[0]).ok());
+  const uint64_t index = 64 * 16 + 4, chunk = 8 * 8 * 8;
+  EXPECT_EQ(counting.bytes(), index + chunk);
+  EXPECT_LT(counting.bytes(), keys.at("w/c/0/0").size() / 10);
+  EXPECT_EQ(out.values<double>()[0], (9 * 64 + 9) * 0.25 - 3);
 }
 
 }  // namespace

@@ -334,6 +334,9 @@ TEST(ZarrV3Test, ConcurrentReadsOfOneShardReadItsIndexOnce) {
   EXPECT_EQ(counting->index_reads, 1);
   EXPECT_EQ(counting->reads, 256);
   EXPECT_EQ(Bytes(out), VectorElements(DType::kFloat32, 64 * 64));
+  // The last read freed the index; a read run again reads it again.
+  ASSERT_TRUE(array->Execute(reads[7]).ok());
+  EXPECT_EQ(counting->index_reads, 2);
 }
 
 TEST(ZarrV3Test, DirectorySourceReadsOneDirectoryPerArray) {

@@ -30,7 +30,7 @@ class DirectorySource final : public KeyValueSource {
     const std::string path = Describe(key);
     CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> file, fs_.NewReadableFile(path));
     CAIRN_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-    CAIRN_ASSIGN_OR_RETURN(auto range, ResolveRange(size, offset, length, from_end, path));
+    CAIRN_ASSIGN_OR_RETURN(auto range, ResolveValueRange(size, offset, length, from_end, path));
     const uint64_t wanted = range.second - range.first;
     if (wanted > max_value_bytes_) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -117,7 +117,8 @@ class OcdbtSource final : public KeyValueSource {
   absl::StatusOr<std::string> ReadRange(absl::string_view key, uint64_t offset, uint64_t length,
                                         bool from_end) const override {
     CAIRN_ASSIGN_OR_RETURN(uint64_t size, reader_->ValueSize(key));
-    CAIRN_ASSIGN_OR_RETURN(auto range, ResolveRange(size, offset, length, from_end, Describe(key)));
+    CAIRN_ASSIGN_OR_RETURN(auto range,
+                           ResolveValueRange(size, offset, length, from_end, Describe(key)));
     return reader_->ReadRange(key, range.first, range.second - range.first);
   }
 
@@ -178,9 +179,9 @@ class InMemorySource final : public KeyValueSource {
 
 }  // namespace
 
-absl::StatusOr<std::pair<uint64_t, uint64_t>> ResolveRange(uint64_t size, uint64_t offset,
-                                                           uint64_t length, bool from_end,
-                                                           absl::string_view where) {
+absl::StatusOr<std::pair<uint64_t, uint64_t>> ResolveValueRange(uint64_t size, uint64_t offset,
+                                                                uint64_t length, bool from_end,
+                                                                absl::string_view where) {
   auto out_of_range = [&] {
     return absl::OutOfRangeError(absl::StrCat(
         where, ": ", length == KeyValueSource::kToEnd ? "the rest" : absl::StrCat(length, " bytes"),
@@ -203,7 +204,7 @@ absl::StatusOr<std::string> KeyValueSource::ReadRange(absl::string_view key, uin
                                                       uint64_t length, bool from_end) const {
   CAIRN_ASSIGN_OR_RETURN(std::string value, Read(key));
   CAIRN_ASSIGN_OR_RETURN(auto range,
-                         ResolveRange(value.size(), offset, length, from_end, Describe(key)));
+                         ResolveValueRange(value.size(), offset, length, from_end, Describe(key)));
   if (range.first == 0 && range.second == value.size()) return value;
   return value.substr(range.first, range.second - range.first);
 }

@@ -46,9 +46,9 @@ class KeyValueSource {
 
 // The bytes [begin, end) that ReadRange(offset, length, from_end) means in a value of `size`
 // bytes; OutOfRange naming `where` when they do not lie inside it.
-absl::StatusOr<std::pair<uint64_t, uint64_t>> ResolveRange(uint64_t size, uint64_t offset,
-                                                           uint64_t length, bool from_end,
-                                                           absl::string_view where);
+absl::StatusOr<std::pair<uint64_t, uint64_t>> ResolveValueRange(uint64_t size, uint64_t offset,
+                                                                uint64_t length, bool from_end,
+                                                                absl::string_view where);
 
 // Keys as files below `dir`, through `fs`: `/` in a key is a subdirectory, a key with an empty,
 // "." or ".." component is InvalidArgument, no symlink is followed (the Filesystem refuses them),

@@ -28,9 +28,11 @@ struct ReadTarget {
   std::string path;
 };
 
-// One shard's index, read by the first of its planned reads and kept for the others.
+// One shard's index, read by the first of its planned reads and kept for the others until the
+// last of them has run (an index can be large, and a region can span many shards).
 struct ShardState {
   absl::Mutex mu;
+  uint64_t pending ABSL_GUARDED_BY(mu) = 0;  // planned reads not yet run
   bool loaded ABSL_GUARDED_BY(mu) = false;
   absl::Status status ABSL_GUARDED_BY(mu);
   bool missing ABSL_GUARDED_BY(mu) = false;
@@ -270,6 +272,7 @@ absl::Status ZarrArray::Plan(const Shape& origin, const Array& destination,
       return;
     }
     auto shard = std::make_shared<ShardState>();
+    const size_t before = reads->size();
     std::vector<uint64_t> inner_first(rank), inner_last(rank);
     for (size_t d = 0; d < rank; ++d) {
       const uint64_t start = static_cast<uint64_t>(cell_origin[d]);
@@ -287,6 +290,8 @@ absl::Status ZarrArray::Plan(const Shape& origin, const Array& destination,
       }
       reads->push_back(ZarrChunkRead{key, inner_origin, unit, target, shard, position});
     });
+    absl::MutexLock lock(&shard->mu);
+    shard->pending = reads->size() - before;
   });
   return absl::OkStatus();
 }
@@ -338,6 +343,11 @@ absl::Status ZarrArray::Execute(const ZarrChunkRead& read) const {
       if (shard.missing) return missing();
       offset = shard.entries[2 * read.inner_index];
       length = shard.entries[2 * read.inner_index + 1];
+      if (shard.pending > 0 && --shard.pending == 0) {
+        // The last planned read: free the index (a read run again reads it again).
+        shard.entries = std::vector<uint64_t>();
+        shard.loaded = false;
+      }
     }
     // An empty entry is a chunk the writer left out as all fill value: not a missing one.
     if (offset == kEmpty) return s.Fill(t, dst_origin, extent, where);
