@@ -77,29 +77,31 @@ absl::Status CheckV1Marker(Filesystem& fs, const std::string& dir) {
 // The handler a checkpointable's directory needs, told from its contents, for checkpoints whose
 // _CHECKPOINT_METADATA names none: a pytree (cairn's index or Orbax's _METADATA), a JSON document
 // (data.json, or Orbax v0's file "metadata") or raw bytes. Empty when nothing fits.
-std::string HandlerFromContents(Filesystem& fs, const std::string& item_dir) {
-  if (HoldsTree(item_dir, &fs).value_or(false)) return kPyTreeHandlerName;
+absl::StatusOr<std::string> HandlerFromContents(Filesystem& fs, const std::string& item_dir) {
+  CAIRN_ASSIGN_OR_RETURN(const bool tree, HoldsTree(item_dir, &fs));
+  if (tree) return std::string(kPyTreeHandlerName);
   for (const char* json : {"data.json", "metadata"}) {
     absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(item_dir, json));
-    if (info.ok() && info->is_file()) return kJsonHandlerName;
+    if (info.ok() && info->is_file()) return std::string(kJsonHandlerName);
+    if (!info.ok() && !absl::IsNotFound(info.status())) return info.status();
   }
-  if (PathExists(fs, JoinPath(item_dir, "data.bin")).value_or(false)) return kBytesHandlerName;
-  return "";
+  CAIRN_ASSIGN_OR_RETURN(const bool bytes, PathExists(fs, JoinPath(item_dir, "data.bin")));
+  if (bytes) return std::string(kBytesHandlerName);
+  return std::string();
 }
 
 // The checkpointables of `dir` and their handlers: as _CHECKPOINT_METADATA records them, or,
 // when it records none, as their directories' contents say.
-std::map<std::string, std::string> ItemHandlers(Filesystem& fs, const std::string& dir,
-                                                const CheckpointMetadata& metadata) {
+absl::StatusOr<std::map<std::string, std::string>> ItemHandlers(
+    Filesystem& fs, const std::string& dir, const CheckpointMetadata& metadata) {
   if (!metadata.item_handlers.empty()) return metadata.item_handlers;
   std::map<std::string, std::string> inferred;
-  absl::StatusOr<std::vector<DirEntry>> entries = fs.ListDirEntries(dir);
-  if (!entries.ok()) return inferred;
-  for (const DirEntry& entry : *entries) {
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirEntries(dir));
+  for (const DirEntry& entry : entries) {
     if (entry.type != FileInfo::Type::kDirectory || !ValidateCheckpointableName(entry.name).ok()) {
       continue;
     }
-    std::string handler = HandlerFromContents(fs, JoinPath(dir, entry.name));
+    CAIRN_ASSIGN_OR_RETURN(std::string handler, HandlerFromContents(fs, JoinPath(dir, entry.name)));
     if (!handler.empty()) inferred.emplace(entry.name, std::move(handler));
   }
   return inferred;
@@ -210,31 +212,35 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
   // first subdirectory holding one, else flat.
   const std::string preferred = JoinPath(dir, kDefaultPyTreeName);
   if (HoldsTree(preferred, &fs).value_or(false)) return preferred;
-  if (absl::StatusOr<CheckpointMetadata> metadata = ReadCheckpointMetadata(fs, dir);
-      metadata.ok()) {
-    if (metadata->direct_item_handler && IsPyTreeHandlerName(*metadata->direct_item_handler) &&
-        !HoldsTree(dir, &fs).value_or(false)) {
-      return absl::NotFoundError(absl::StrCat(
-          "expecting pytree metadata file: ", dir, " is recorded as a single pytree (by ",
-          *metadata->direct_item_handler, ") but holds no pytree metadata file (",
-          kTreeIndexFileName, " or Orbax's _METADATA)"));
+  absl::StatusOr<CheckpointMetadata> metadata = ReadCheckpointMetadata(fs, dir);
+  if (!metadata.ok() && !absl::IsNotFound(metadata.status())) return metadata.status();
+  if (metadata.ok()) {
+    if (metadata->direct_item_handler && IsPyTreeHandlerName(*metadata->direct_item_handler)) {
+      CAIRN_ASSIGN_OR_RETURN(const bool flat, HoldsTree(dir, &fs));
+      if (!flat) {
+        return absl::NotFoundError(absl::StrCat(
+            "expecting pytree metadata file: ", dir, " is recorded as a single pytree (by ",
+            *metadata->direct_item_handler, ") but holds no pytree metadata file (",
+            kTreeIndexFileName, " or Orbax's _METADATA)"));
+      }
     }
     for (const auto& [item, handler] : metadata->item_handlers) {
       if (!IsPyTreeHandlerName(handler) || !ValidateCheckpointableName(item).ok()) continue;
       const std::string sub = JoinPath(dir, item);
-      if (HoldsTree(sub, &fs).value_or(false)) return sub;
-      if (PathExists(fs, sub).value_or(false)) {
-        return absl::NotFoundError(
-            absl::StrCat("expecting pytree metadata file: the checkpointable '", item, "' of ", dir,
-                         " is recorded as a pytree, but ", sub, " holds no pytree metadata file (",
-                         kTreeIndexFileName, " or Orbax's _METADATA)"));
+      absl::StatusOr<FileInfo> info = fs.Stat(sub);
+      if (absl::IsNotFound(info.status())) continue;
+      CAIRN_RETURN_IF_ERROR(info.status());
+      if (info->is_symlink()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            sub, " is a symlink, and cairn never follows symlinks inside a checkpoint"));
       }
+      CAIRN_ASSIGN_OR_RETURN(const bool holds, HoldsTree(sub, &fs));
+      if (holds) return sub;
+      return absl::NotFoundError(
+          absl::StrCat("expecting pytree metadata file: the checkpointable '", item, "' of ", dir,
+                       " is recorded as a pytree, but ", sub, " holds no pytree metadata file (",
+                       kTreeIndexFileName, " or Orbax's _METADATA)"));
     }
-  }
-  // Said plainly rather than searched past: a linked "pytree" is what was meant, and refused.
-  if (absl::StatusOr<FileInfo> info = fs.Stat(preferred); info.ok() && info->is_symlink()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        preferred, " is a symlink, and cairn never follows symlinks inside a checkpoint"));
   }
   CAIRN_ASSIGN_OR_RETURN(const std::vector<DirEntry> entries, fs.ListDirEntries(dir));
   std::vector<std::string> names;
@@ -319,8 +325,10 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
   const HandlerRegistry& registry =
       options.registry ? *options.registry : HandlerRegistry::Global();
   CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, MetadataOrExplain(fs, dir, options));
-  const std::map<std::string, std::string> handlers = ItemHandlers(fs, dir, metadata);
-  if (metadata.direct_item_handler || (handlers.empty() && HoldsTree(dir, &fs).value_or(false))) {
+  using HandlerNames = std::map<std::string, std::string>;
+  CAIRN_ASSIGN_OR_RETURN(const HandlerNames handlers, ItemHandlers(fs, dir, metadata));
+  CAIRN_ASSIGN_OR_RETURN(const bool flat, HoldsTree(dir, &fs));
+  if (metadata.direct_item_handler || (handlers.empty() && flat)) {
     return absl::FailedPreconditionError(absl::StrCat(
         dir,
         " holds a single pytree, not checkpointables: this is a single pytree, use Load "
@@ -330,9 +338,9 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
   if (wanted.empty()) {
     for (const auto& [name, handler] : handlers) {
       // Orbax v1 records a descriptor that need not have a directory of its own.
-      if (IsOrbaxDescriptorHandlerName(handler) &&
-          !PathExists(fs, JoinPath(dir, name)).value_or(false)) {
-        continue;
+      if (IsOrbaxDescriptorHandlerName(handler)) {
+        CAIRN_ASSIGN_OR_RETURN(const bool exists, PathExists(fs, JoinPath(dir, name)));
+        if (!exists) continue;
       }
       wanted.emplace(name, std::nullopt);
     }
@@ -341,12 +349,14 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
   Checkpointables loaded;
   for (const auto& [name, request] : wanted) {
     CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(name));
+    const std::string item_dir = JoinPath(dir, name);
+    CAIRN_ASSIGN_OR_RETURN(const bool item_exists, PathExists(fs, item_dir));
     std::string recorded;
     if (const auto it = handlers.find(name); it != handlers.end()) {
       recorded = it->second;
-    } else if (PathExists(fs, JoinPath(dir, name)).value_or(false)) {
+    } else if (item_exists) {
       // A directory the metadata does not list (Orbax loads such items by name too).
-      recorded = HandlerFromContents(fs, JoinPath(dir, name));
+      CAIRN_ASSIGN_OR_RETURN(recorded, HandlerFromContents(fs, item_dir));
       if (recorded.empty()) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the checkpointable '", name, "' in ", dir,
@@ -385,8 +395,7 @@ absl::StatusOr<Checkpointables> LoadCheckpointables(
             "; request it with a value of the kind that was saved, or load it as saved"));
       }
     }
-    const std::string item_dir = JoinPath(dir, name);
-    if (!PathExists(fs, item_dir).value_or(false)) {
+    if (!item_exists) {
       return absl::NotFoundError(absl::StrCat("the checkpoint at ", dir, " records the ",
                                               "checkpointable '", name, "' but its directory ",
                                               item_dir, " does not exist"));

@@ -269,12 +269,12 @@ class OrbaxStoredTree final : public StoredTree {
         return absl::OkStatus();
       case OrbaxValueKind::kString: {
         const auto it = strings_.find(leaf.param_name);
-        if (it == strings_.end() || !it->second.is_string()) {
+        if (it == strings_.end() || !it->is_string()) {
           return absl::DataLossError(absl::StrCat(
               JoinPath(dir_, kStringsFileName), " holds no string for ", path.ToString(),
               " (parameter '", leaf.param_name, "'), which the pytree metadata lists"));
         }
-        out->set_string_value(it->second.get<std::string>());
+        out->set_string_value(it->get<std::string>());
         return absl::OkStatus();
       }
       case OrbaxValueKind::kArray:
