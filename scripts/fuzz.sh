@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer ocdbt_fuzzer
-  zarr_fuzzer)
+  zarr_fuzzer orbax_metadata_fuzzer)
 build=build-fuzz
 
 bash scripts/install-deps.sh
@@ -38,6 +38,17 @@ if [ -d "$golden" ]; then
     i=$((i + 1))
   done < <(find "$golden" \( -name manifest.ocdbt -o -path '*/d/*' \) -type f -print0)
 fi
+# Orbax pytree metadata seeds: every _METADATA of the real checkpoints, and one of each leaf kind.
+mkdir -p "$seeds/orbax_metadata"
+if [ -d "$golden" ]; then
+  i=0
+  while IFS= read -r -d '' file; do
+    cp "$file" "$seeds/orbax_metadata/golden_$i"
+    i=$((i + 1))
+  done < <(find "$golden" -name _METADATA -type f -print0)
+fi
+printf '%s' '{"tree_metadata": {"(0,)": {"key_metadata": [{"key": "l", "key_type": 2}, {"key": "0", "key_type": 1}], "value_metadata": {"value_type": "scalar"}}, "(s,)": {"key_metadata": [{"key": "s", "key_type": 2}], "value_metadata": {"value_type": "string"}}, "(e,)": {"key_metadata": [{"key": "e", "key_type": 2}], "value_metadata": {"value_type": "Dict", "skip_deserialize": true}}}, "use_ocdbt": false, "store_array_data_equal_to_fill_value": false}' \
+  >"$seeds/orbax_metadata/kinds"
 # zarr seeds: a format byte, the metadata, a NUL, then one chunk's bytes; from the v2 vectors,
 # and a sharded v3 array of two inner chunks, its index after them.
 mkdir -p "$seeds/zarr"
@@ -79,6 +90,7 @@ seed_dir() {
     load_fuzzer) echo load ;;
     ocdbt_fuzzer) echo ocdbt ;;
     zarr_fuzzer) echo zarr ;;
+    orbax_metadata_fuzzer) echo orbax_metadata ;;
   esac
 }
 
