@@ -254,7 +254,12 @@ absl::StatusOr<std::string> ResolvePyTree(Filesystem& fs, const std::string& dir
   CAIRN_ASSIGN_OR_RETURN(const bool flat, HoldsTree(dir, &fs));
   if (flat) return dir;
   std::string hint;
-  if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir)) {
+  if (PathExists(fs, JoinPath(dir, "checkpoint")).value_or(false)) {
+    hint = absl::StrCat("; ", dir,
+                        " holds a msgpack 'checkpoint' file (flax's format, and Orbax's before its "
+                        "pytree metadata), which cairn does not read");
+  }
+  if (std::optional<std::string> child = FirstCheckpointBelow(fs, dir); hint.empty() && child) {
     hint = absl::StrCat(
         "; this directory holds checkpoints in subdirectories: try a "
         "subdirectory, such as ",

@@ -324,6 +324,15 @@ TEST_F(OrbaxPyTreeTest, StringMissingFromItsFileIsDataLoss) {
   EXPECT_THAT(tree.status().message(), HasSubstr("_strings.json"));
 }
 
+TEST_F(OrbaxPyTreeTest, MsgpackCheckpointIsRefusedByName) {
+  ASSERT_TRUE(CreateDirs(memory_, kDir).ok());
+  ASSERT_TRUE(WriteStringToFile(memory_, "/ckpt/state/checkpoint", "\x81\xa1a\x01", false).ok());
+  absl::StatusOr<Tree> tree = LoadTree(kDir, Tree::AsSaved(), Options());
+  ASSERT_FALSE(tree.ok());
+  EXPECT_EQ(tree.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(tree.status().message(), HasSubstr("msgpack 'checkpoint' file"));
+}
+
 TEST_F(OrbaxPyTreeTest, ReadingChangesNothing) {
   Write(TrainingLike());
   ASSERT_TRUE(LoadTree(kDir, Tree::AsSaved(), Options()).ok());

@@ -1,6 +1,7 @@
 // A root of steps that Orbax wrote, opened by cairn's Checkpointer and followers: steps listed
 // by Orbax's names, Orbax's temporaries ignored, loads of either API version's layout, leases and
 // retention by cairn's protocol.
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -99,6 +100,19 @@ TEST_F(OrbaxRootTest, RetentionRetiresOrbaxStepsByTheSameProtocol) {
   absl::StatusOr<Tree> tree = (*checkpointer)->Load(2000);
   ASSERT_TRUE(tree.ok()) << tree.status();
   ExpectGoldenTree(*tree);
+}
+
+TEST(OrbaxFlaxTest, MsgpackCheckpointIsNamedWhenLoaded) {
+  TempDir tmp;
+  fs::create_directories(tmp.Join("7"));
+  {
+    std::FILE* f = std::fopen(tmp.Join("7/checkpoint").c_str(), "w");
+    std::fputs("\x80", f);
+    std::fclose(f);
+  }
+  absl::StatusOr<Tree> tree = Load(tmp.Join("7"));
+  ASSERT_FALSE(tree.ok());
+  EXPECT_THAT(tree.status().message(), ::testing::HasSubstr("msgpack 'checkpoint' file"));
 }
 
 }  // namespace

@@ -16,6 +16,13 @@ absl::StatusOr<std::unique_ptr<StoredTree>> OpenStoredTree(Filesystem& fs, const
   if (!absl::IsNotFound(cairn.status())) return cairn;
   CAIRN_ASSIGN_OR_RETURN(const bool orbax, HoldsOrbaxTree(fs, dir));
   if (orbax) return OpenOrbaxStoredTree(fs, dir, options);
+  CAIRN_ASSIGN_OR_RETURN(const bool msgpack, HoldsMsgpackCheckpoint(fs, dir));
+  if (msgpack) {
+    return absl::UnimplementedError(absl::StrCat(
+        dir, " holds a msgpack '", kMsgpackCheckpointFileName,
+        "' file (the format of flax and of Orbax before its pytree metadata), which cairn does "
+        "not read; re-save it with a current Orbax"));
+  }
   return absl::NotFoundError(absl::StrCat("no pytree in ", dir, ": neither cairn's index (",
                                           kTreeIndexFileName, ") nor Orbax's pytree metadata (",
                                           kOrbaxPyTreeMetadataFileName, ") is there"));

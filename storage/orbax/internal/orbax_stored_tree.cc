@@ -349,6 +349,13 @@ absl::StatusOr<bool> HoldsOrbaxTree(Filesystem& fs, const std::string& dir) {
   return !info->is_directory();
 }
 
+absl::StatusOr<bool> HoldsMsgpackCheckpoint(Filesystem& fs, const std::string& dir) {
+  absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(dir, kMsgpackCheckpointFileName));
+  if (absl::IsNotFound(info.status())) return false;
+  CAIRN_RETURN_IF_ERROR(info.status());
+  return info->is_file();
+}
+
 absl::StatusOr<std::unique_ptr<StoredTree>> OpenOrbaxStoredTree(Filesystem& fs,
                                                                 const std::string& dir,
                                                                 const StoreLoadOptions& options) {

@@ -16,6 +16,11 @@ namespace cairn {
 // Whether `dir` (already resolved) holds an Orbax pytree: a _METADATA file.
 absl::StatusOr<bool> HoldsOrbaxTree(Filesystem& fs, const std::string& dir);
 
+// The file of flax-era checkpoints: the whole tree serialised with msgpack.
+inline constexpr char kMsgpackCheckpointFileName[] = "checkpoint";
+// Whether `dir` holds such a file (which cairn does not read).
+absl::StatusOr<bool> HoldsMsgpackCheckpoint(Filesystem& fs, const std::string& dir);
+
 // Reads and checks `dir`/_METADATA and builds the tree it describes. Arrays are opened when a
 // load or metadata read first needs them. NotFound when there is no _METADATA.
 absl::StatusOr<std::unique_ptr<StoredTree>> OpenOrbaxStoredTree(Filesystem& fs,
