@@ -21,10 +21,9 @@ absl::Status StepGone(const std::string& step_dir, absl::string_view why) {
 // directory, or an earlier version's in LOCKED.
 absl::StatusOr<bool> DeletionBeingDecided(Filesystem& fs, const std::string& step_dir,
                                           absl::Time now, absl::Duration unparseable_ttl) {
-  absl::StatusOr<std::vector<std::string>> names = fs.ListDir(step_dir);
-  if (absl::IsNotFound(names.status())) return false;  // the caller sees the step gone
-  CAIRN_RETURN_IF_ERROR(names.status());
-  for (const std::string& name : *names) {
+  // NotFound when the step has gone: it was moved aside since the caller last looked.
+  CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs.ListDir(step_dir));
+  for (const std::string& name : names) {
     if (!internal::IsHolderRecordOf(kDeletionIntentName, name)) continue;
     CAIRN_ASSIGN_OR_RETURN(const HolderState state,
                            internal::ReadHolderState(fs, step_dir, name, now, unparseable_ttl));
@@ -54,9 +53,19 @@ absl::Status AwaitNoDeletion(Filesystem& fs, const std::string& step_dir,
       if (!committed) return StepGone(step_dir, "it is being deleted");
     }
     const absl::Time now = absl::Now();
-    CAIRN_ASSIGN_OR_RETURN(const bool deciding,
-                           DeletionBeingDecided(fs, step_dir, now, options.deletion_wait));
-    if (!deciding) return absl::OkStatus();
+    absl::StatusOr<bool> deciding = DeletionBeingDecided(fs, step_dir, now, options.deletion_wait);
+    if (absl::IsNotFound(deciding.status())) {
+      return StepGone(step_dir, "it was deleted while the lease was taken");
+    }
+    CAIRN_RETURN_IF_ERROR(deciding.status());
+    if (!*deciding) {
+      // A pass that declared its intent, missed our lease and moved the step aside between the
+      // look at the lease above and the look for intents just now left no intent to see: the
+      // lease itself tells.
+      CAIRN_ASSIGN_OR_RETURN(const bool still_leased, PathExists(fs, lease_path));
+      if (!still_leased) return StepGone(step_dir, "it was deleted while the lease was taken");
+      return absl::OkStatus();
+    }
     if (now >= deadline) {
       return StepGone(step_dir, absl::StrCat("a retention pass has been deleting it for over ",
                                              absl::FormatDuration(options.deletion_wait)));

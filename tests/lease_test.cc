@@ -6,9 +6,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/steps/step_deletion.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/forwarding_filesystem.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
 
@@ -131,6 +137,66 @@ TEST_F(LeaseTest, SymlinkedLockedDirectoryIsRefusedAndNothingIsWrittenThere) {
   EXPECT_EQ(IsLocked(step_).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(std::filesystem::is_empty(elsewhere));
   EXPECT_TRUE(std::filesystem::is_symlink(step_ + "/LOCKED"));
+}
+
+// Holds the first call of one operation on one path until released, so that a test can put one
+// party's steps between another's.
+class HoldingFilesystem final : public ForwardingFilesystem {
+ public:
+  enum class Op { kRename, kListDir };
+  HoldingFilesystem(Filesystem* inner, Op op, std::string path)
+      : ForwardingFilesystem(inner), op_(op), path_(std::move(path)) {}
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (op_ == Op::kRename && from == path_) Hold();
+    return ForwardingFilesystem::Rename(from, to);
+  }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    if (op_ == Op::kListDir && path == path_) Hold();
+    return ForwardingFilesystem::ListDir(path);
+  }
+  bool AwaitHeld() { return held_.WaitForNotificationWithTimeout(absl::Seconds(30)); }
+  void Release() { release_.Notify(); }
+
+ private:
+  void Hold() {
+    if (held_.HasBeenNotified()) return;
+    held_.Notify();
+    release_.WaitForNotificationWithTimeout(absl::Seconds(30));
+  }
+  const Op op_;
+  const std::string path_;
+  absl::Notification held_;
+  absl::Notification release_;
+};
+
+// A retention pass that declares its intent and checks for leases just before a reader writes
+// its lease, then moves the step aside before the reader looks for intents: the reader finds no
+// intent (the step is gone), and must report the step gone rather than hold a lease on nothing.
+TEST_F(LeaseTest, DeletionBetweenALeasesOwnChecksIsNotMissed) {
+  HoldingFilesystem deleter_fs(Filesystem::Default(), HoldingFilesystem::Op::kRename, step_);
+  HoldingFilesystem reader_fs(Filesystem::Default(), HoldingFilesystem::Op::kListDir, step_);
+  absl::StatusOr<StepDeletion> deleted = absl::UnknownError("not run");
+  std::thread deleter([&] {
+    StepDeletionOptions options;
+    options.filesystem = &deleter_fs;
+    deleted = DeleteStepUnlessLeased(step_, options);
+  });
+  ASSERT_TRUE(deleter_fs.AwaitHeld());  // intent declared, no lease seen, about to move aside
+  absl::StatusOr<StepLease> lease = absl::UnknownError("not run");
+  std::thread reader([&] {
+    LeaseOptions options;
+    options.filesystem = &reader_fs;
+    lease = AcquireLease(step_, options);
+  });
+  ASSERT_TRUE(reader_fs.AwaitHeld());  // lease written and seen, about to look for intents
+  deleter_fs.Release();
+  deleter.join();
+  reader_fs.Release();
+  reader.join();
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, StepDeletion::kDeleted);
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kNotFound) << lease.status();
 }
 
 }  // namespace
