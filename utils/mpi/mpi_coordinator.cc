@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 #include <thread>
 #include <utility>
 
@@ -12,37 +13,44 @@
 namespace cairn {
 namespace {
 
-// Tags of the coordinator's own communicator: a message to the primary is a header then its
-// body in pieces, and so is the primary's answer.
-constexpr int kTagUpHeader = 1;
-constexpr int kTagUpBody = 2;
-constexpr int kTagDownHeader = 3;
-constexpr int kTagDownBody = 4;
+// Tags of a coordinator's messages, from its tag base: a message to the primary is a header then
+// its body in pieces, and so is the primary's answer. Each coordinator draws its own base (see
+// Create), so that messages left in flight by an earlier one, on a communicator that MPI may have
+// recycled for this one, never match its receives.
+constexpr int kTagUpHeader = 0;
+constexpr int kTagUpBody = 1;
+constexpr int kTagDownHeader = 2;
+constexpr int kTagDownBody = 3;
+constexpr int kTagsPerCoordinator = 4;
 
 // "cairnMPI", then the protocol's version in the low byte.
 constexpr uint64_t kMagic = 0x636169726e4d5001;
-// A header is five 64-bit words: magic, sequence number, then (to the primary) the kind, the
-// name's length and the payload's length, or (from it) the status code and the body's length.
-constexpr int kHeaderWords = 5;
-constexpr int kHeaderBytes = kHeaderWords * 8;
 // A body larger than this is refused as the sign of a broken peer, not allocated.
 constexpr uint64_t kMaxBodyBytes = uint64_t{1} << 40;
 // At most this many ranks are named in a message; the rest are counted.
 constexpr size_t kMaxNamedRanks = 32;
 
+// The fixed-size start of every message.
 struct Header {
-  uint64_t words[kHeaderWords] = {};
+  uint64_t magic = kMagic;
+  uint64_t instance = 0;  // the coordinator's, drawn by its primary
+  uint64_t sequence = 0;  // the collective's number, from 1
+  uint64_t what = 0;      // to the primary: the Kind; from it: the absl::StatusCode
+  uint64_t first = 0;     // to the primary: the name's length; from it: the body's length
+  uint64_t second = 0;    // to the primary: the payload's length
 };
+constexpr int kHeaderBytes = sizeof(Header);
+static_assert(kHeaderBytes == 48, "a header is six 64-bit words");
 
 std::shared_ptr<std::string> EncodeHeader(const Header& header) {
   auto bytes = std::make_shared<std::string>(kHeaderBytes, '\0');
-  std::memcpy(bytes->data(), header.words, kHeaderBytes);
+  std::memcpy(bytes->data(), &header, kHeaderBytes);
   return bytes;
 }
 
 Header DecodeHeader(const std::string& bytes) {
   Header header;
-  std::memcpy(header.words, bytes.data(), kHeaderBytes);
+  std::memcpy(&header, bytes.data(), kHeaderBytes);
   return header;
 }
 
@@ -225,14 +233,54 @@ absl::StatusOr<std::unique_ptr<MpiCoordinator>> MpiCoordinator::Create(
   int size = 0;
   MPI_Comm_rank(dup, &rank);
   MPI_Comm_size(dup, &size);
-  return std::unique_ptr<MpiCoordinator>(new MpiCoordinator(dup, rank, size, options));
+
+  // The primary draws the coordinator's instance, which picks its tags: MPI may give the new
+  // communicator the context of a freed one, whose failed collectives left messages in flight.
+  struct Agreement {
+    uint64_t instance = 0;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  auto agreement = std::make_unique<Agreement>();
+  if (rank == 0) {
+    std::random_device device;
+    std::mt19937_64 draw((uint64_t{device()} << 32) ^ device() ^
+                         static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())));
+    agreement->instance = draw();
+  }
+  code = MPI_Ibcast(&agreement->instance, 1, MPI_UINT64_T, 0, dup, &agreement->request);
+  if (code != MPI_SUCCESS) return MpiError(code, "MPI_Ibcast");
+  done = PollUntil(absl::Now() + options.deadline, [&]() -> absl::StatusOr<bool> {
+    int flag = 0;
+    const int code = MPI_Test(&agreement->request, &flag, MPI_STATUS_IGNORE);
+    if (code != MPI_SUCCESS) return MpiError(code, "MPI_Test");
+    return flag != 0;
+  });
+  if (!done.ok() || !*done) {
+    agreement.release();  // left to MPI, with its memory, like a pending duplication
+    if (!done.ok()) return done.status();
+    return absl::DeadlineExceededError(
+        absl::StrCat("creating an MPI coordinator: not every rank of the communicator took part "
+                     "within ",
+                     absl::FormatDuration(options.deadline)));
+  }
+  int* tag_ub = nullptr;
+  int has_tag_ub = 0;
+  MPI_Comm_get_attr(dup, MPI_TAG_UB, &tag_ub, &has_tag_ub);
+  // The standard promises tags up to at least 32767.
+  const uint64_t top = has_tag_ub && tag_ub && *tag_ub >= 32767 ? *tag_ub : 32767;
+  const uint64_t slots = (top + 1) / kTagsPerCoordinator - 1;
+  const int tag_base = static_cast<int>(kTagsPerCoordinator * (1 + agreement->instance % slots));
+  return std::unique_ptr<MpiCoordinator>(
+      new MpiCoordinator(dup, rank, size, agreement->instance, tag_base, options));
 }
 
-MpiCoordinator::MpiCoordinator(MPI_Comm comm, int rank, int size,
+MpiCoordinator::MpiCoordinator(MPI_Comm comm, int rank, int size, uint64_t instance, int tag_base,
                                const MpiCoordinatorOptions& options)
     : comm_(comm),
       rank_(rank),
       size_(size),
+      instance_(instance),
+      tag_base_(tag_base),
       max_message_bytes_(options.max_message_bytes),
       deadline_(options.deadline) {}
 
@@ -251,7 +299,16 @@ MpiCoordinator::~MpiCoordinator() {
     static auto* const kept = new std::vector<std::shared_ptr<std::string>>();
     kept->push_back(std::move(orphan.buffer));
   }
-  MPI_Comm_free(&comm_);
+  // A coordinator that failed keeps its communicator until MPI_Finalize. Freed, its context
+  // could be given to a new communicator, and the messages still in flight to or from this one
+  // (those of a rank that answered too late, say) would arrive there, ahead of the new
+  // communicator's own, and break MPI's ordering of them. While any rank holds the context, MPI
+  // gives it to no new communicator of that rank.
+  // A message waiting that no collective asked for (a rank sent this one a collective it never
+  // ran) counts the same: MPI must not see it arrive on a freed communicator.
+  int waiting = 0;
+  if (broken_.ok()) MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &waiting, MPI_STATUS_IGNORE);
+  if (broken_.ok() && !waiting) MPI_Comm_free(&comm_);
 }
 
 void MpiCoordinator::set_deadline(absl::Duration deadline) {
@@ -332,8 +389,8 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
   std::vector<Peer> peers(static_cast<size_t>(size_));
   for (int p = 1; p < size_; ++p) {
     Peer& peer = peers[p];
-    const int code = MPI_Irecv(peer.header->data(), kHeaderBytes, MPI_BYTE, p, kTagUpHeader, comm_,
-                               &peer.header_request);
+    const int code = MPI_Irecv(peer.header->data(), kHeaderBytes, MPI_BYTE, p,
+                               tag_base_ + kTagUpHeader, comm_, &peer.header_request);
     if (code != MPI_SUCCESS) return Break(MpiError(code, "MPI_Irecv"));
   }
   absl::Status protocol;
@@ -352,14 +409,13 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
         }
         peer.has_header = true;
         const Header header = DecodeHeader(*peer.header);
-        const uint64_t size = header.words[3] + header.words[4];
-        if (header.words[0] != kMagic || header.words[3] > kMaxBodyBytes ||
-            header.words[4] > kMaxBodyBytes) {
+        if (header.magic != kMagic || header.instance != instance_ ||
+            header.first > kMaxBodyBytes || header.second > kMaxBodyBytes) {
           return absl::InternalError(
               absl::StrCat(what, ": rank ", p, " sent a message that is not cairn's protocol"));
         }
-        peer.body = std::make_shared<std::string>(size, '\0');
-        absl::Status posted = PostBodyReceives(comm_, p, kTagUpBody, peer.body.get(),
+        peer.body = std::make_shared<std::string>(header.first + header.second, '\0');
+        absl::Status posted = PostBodyReceives(comm_, p, tag_base_ + kTagUpBody, peer.body.get(),
                                                max_message_bytes_, &peer.body_requests);
         if (!posted.ok()) return posted;
       }
@@ -381,16 +437,17 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
                     std::vector<MPI_Request>* requests,
                     std::vector<std::shared_ptr<std::string>>* buffers) -> absl::Status {
     Header header;
-    header.words[0] = kMagic;
-    header.words[1] = sequence_;
-    header.words[2] = static_cast<uint64_t>(code);
-    header.words[3] = body.size();
+    header.instance = instance_;
+    header.sequence = sequence_;
+    header.what = static_cast<uint64_t>(code);
+    header.first = body.size();
     auto encoded = EncodeHeader(header);
     auto shared_body = std::make_shared<std::string>(body);
     for (int p = 1; p < size_; ++p) {
       if (!peers[p].arrived) continue;
-      absl::Status posted = PostSends(comm_, p, kTagDownHeader, kTagDownBody, encoded, shared_body,
-                                      max_message_bytes_, requests, buffers);
+      absl::Status posted =
+          PostSends(comm_, p, tag_base_ + kTagDownHeader, tag_base_ + kTagDownBody, encoded,
+                    shared_body, max_message_bytes_, requests, buffers);
       if (!posted.ok()) return posted;
     }
     return absl::OkStatus();
@@ -438,12 +495,12 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
   std::vector<std::string> mismatches;
   for (int p = 1; p < size_; ++p) {
     const Header header = DecodeHeader(*peers[p].header);
-    const absl::string_view their_name(peers[p].body->data(), header.words[3]);
-    if (header.words[1] != sequence_ || header.words[2] != static_cast<uint64_t>(kind) ||
+    const absl::string_view their_name(peers[p].body->data(), header.first);
+    if (header.sequence != sequence_ || header.what != static_cast<uint64_t>(kind) ||
         their_name != name) {
       if (mismatches.size() < 3) {
         mismatches.push_back(absl::StrCat("rank ", p, " is in ",
-                                          Describe(header.words[2], their_name, header.words[1])));
+                                          Describe(header.what, their_name, header.sequence)));
       } else if (mismatches.size() == 3) {
         mismatches.push_back("others differ too");
       }
@@ -461,7 +518,7 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
     (*gathered)[0] = std::string(up);
     for (int p = 1; p < size_; ++p) {
       const Header header = DecodeHeader(*peers[p].header);
-      (*gathered)[p] = peers[p].body->substr(header.words[3]);
+      (*gathered)[p] = peers[p].body->substr(header.first);
     }
   }
   std::vector<MPI_Request> requests;
@@ -493,11 +550,11 @@ absl::StatusOr<std::string> MpiCoordinator::RunOther(Kind kind, absl::string_vie
   const absl::Time deadline = absl::Now() + wait;
   const std::string what = Describe(static_cast<uint64_t>(kind), name, sequence_);
   Header header;
-  header.words[0] = kMagic;
-  header.words[1] = sequence_;
-  header.words[2] = static_cast<uint64_t>(kind);
-  header.words[3] = name.size();
-  header.words[4] = up.size();
+  header.instance = instance_;
+  header.sequence = sequence_;
+  header.what = static_cast<uint64_t>(kind);
+  header.first = name.size();
+  header.second = up.size();
   auto body = std::make_shared<std::string>();
   body->reserve(name.size() + up.size());
   body->append(name.data(), name.size());
@@ -508,16 +565,16 @@ absl::StatusOr<std::string> MpiCoordinator::RunOther(Kind kind, absl::string_vie
     for (size_t i = 0; i < sends.size(); ++i) pending.push_back({sends[i], buffers[i]});
     Orphan(std::move(pending));
   };
-  absl::Status posted = PostSends(comm_, 0, kTagUpHeader, kTagUpBody, EncodeHeader(header), body,
-                                  max_message_bytes_, &sends, &buffers);
+  absl::Status posted = PostSends(comm_, 0, tag_base_ + kTagUpHeader, tag_base_ + kTagUpBody,
+                                  EncodeHeader(header), body, max_message_bytes_, &sends, &buffers);
   if (!posted.ok()) {
     keep_pending({});
     return Break(posted);
   }
   auto answer_header = std::make_shared<std::string>(kHeaderBytes, '\0');
   MPI_Request answer_request = MPI_REQUEST_NULL;
-  int code = MPI_Irecv(answer_header->data(), kHeaderBytes, MPI_BYTE, 0, kTagDownHeader, comm_,
-                       &answer_request);
+  int code = MPI_Irecv(answer_header->data(), kHeaderBytes, MPI_BYTE, 0, tag_base_ + kTagDownHeader,
+                       comm_, &answer_request);
   if (code != MPI_SUCCESS) {
     keep_pending({});
     return Break(MpiError(code, "MPI_Irecv"));
@@ -541,19 +598,19 @@ absl::StatusOr<std::string> MpiCoordinator::RunOther(Kind kind, absl::string_vie
                                                  rank_, " within ", absl::FormatDuration(wait))));
   }
   const Header answer = DecodeHeader(*answer_header);
-  if (answer.words[0] != kMagic || answer.words[1] != sequence_ ||
-      answer.words[3] > kMaxBodyBytes) {
+  if (answer.magic != kMagic || answer.instance != instance_ || answer.sequence != sequence_ ||
+      answer.first > kMaxBodyBytes) {
     keep_pending({});
     return Break(
         absl::InternalError(absl::StrCat("MPI ", what,
                                          ": the primary's answer is not cairn's protocol or is for "
                                          "collective #",
-                                         answer.words[1])));
+                                         answer.sequence)));
   }
-  auto answer_body = std::make_shared<std::string>(answer.words[3], '\0');
+  auto answer_body = std::make_shared<std::string>(answer.first, '\0');
   std::vector<MPI_Request> receives;
-  posted =
-      PostBodyReceives(comm_, 0, kTagDownBody, answer_body.get(), max_message_bytes_, &receives);
+  posted = PostBodyReceives(comm_, 0, tag_base_ + kTagDownBody, answer_body.get(),
+                            max_message_bytes_, &receives);
   absl::StatusOr<bool> received = posted.ok()
                                       ? PollUntil(deadline,
                                                   [&]() -> absl::StatusOr<bool> {
@@ -577,7 +634,7 @@ absl::StatusOr<std::string> MpiCoordinator::RunOther(Kind kind, absl::string_vie
         "MPI ", what, " on ", size_, " ranks: the primary's answer did not reach rank ", rank_,
         " within ", absl::FormatDuration(wait))));
   }
-  const auto status_code = static_cast<absl::StatusCode>(answer.words[2]);
+  const auto status_code = static_cast<absl::StatusCode>(answer.what);
   if (status_code != absl::StatusCode::kOk) {
     return Break(absl::Status(status_code, *answer_body));
   }

@@ -51,7 +51,8 @@ class MpiCoordinator final : public Coordinator {
   // A coordinator over the ranks of `comm` (MPI_COMM_WORLD or any sub-communicator; rank 0 of
   // `comm` is the primary). Collective over `comm`: every rank of it calls Create. The
   // communicator is duplicated, so that cairn's messages never mix with the program's; the
-  // duplicate is freed with the coordinator, which must be destroyed before MPI_Finalize.
+  // duplicate is freed with the coordinator, which must be destroyed before MPI_Finalize (the
+  // duplicate of a coordinator that failed is kept until MPI_Finalize: see the .cc).
   // FailedPrecondition when MPI is not initialised, already finalised, or initialised below
   // MPI_THREAD_SERIALIZED; DeadlineExceeded when the duplication does not complete in time.
   static absl::StatusOr<std::unique_ptr<MpiCoordinator>> Create(
@@ -83,7 +84,8 @@ class MpiCoordinator final : public Coordinator {
  private:
   struct InFlight;
 
-  MpiCoordinator(MPI_Comm comm, int rank, int size, const MpiCoordinatorOptions& options);
+  MpiCoordinator(MPI_Comm comm, int rank, int size, uint64_t instance, int tag_base,
+                 const MpiCoordinatorOptions& options);
 
   // One collective: every rank sends `up` to the primary, the primary answers `down` to every
   // rank. On the primary, `gathered` (when not null) receives every rank's `up`; elsewhere the
@@ -104,6 +106,8 @@ class MpiCoordinator final : public Coordinator {
   MPI_Comm comm_;
   const int rank_;
   const int size_;
+  const uint64_t instance_;  // drawn by the primary, sent in every header
+  const int tag_base_;       // the first of this coordinator's tags
   const int max_message_bytes_;
   mutable absl::Mutex mu_;
   absl::Duration deadline_ ABSL_GUARDED_BY(mu_);
