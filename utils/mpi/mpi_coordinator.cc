@@ -387,13 +387,6 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
     bool arrived = false;
   };
   std::vector<Peer> peers(static_cast<size_t>(size_));
-  for (int p = 1; p < size_; ++p) {
-    Peer& peer = peers[p];
-    const int code = MPI_Irecv(peer.header->data(), kHeaderBytes, MPI_BYTE, p,
-                               tag_base_ + kTagUpHeader, comm_, &peer.header_request);
-    if (code != MPI_SUCCESS) return Break(MpiError(code, "MPI_Irecv"));
-  }
-  absl::Status protocol;
   auto progress = [&]() -> absl::StatusOr<bool> {
     bool all = true;
     for (int p = 1; p < size_; ++p) {
@@ -429,7 +422,6 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
     }
     return all;
   };
-  absl::StatusOr<bool> arrived = PollUntil(deadline, progress);
 
   // Answers `code` and `body` to every rank that arrived; the answers to the others are not
   // sent. Returns the requests of the answers still in flight.
@@ -466,7 +458,7 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
     for (int p = 1; p < size_; ++p) {
       Peer& peer = peers[p];
       if (peer.arrived) continue;
-      if (!peer.has_header) {
+      if (!peer.has_header && peer.header_request != MPI_REQUEST_NULL) {
         MPI_Cancel(&peer.header_request);
         pending.push_back({peer.header_request, peer.header});
       }
@@ -480,6 +472,13 @@ absl::StatusOr<std::string> MpiCoordinator::RunPrimary(Kind kind, absl::string_v
     return Break(status);
   };
 
+  for (int p = 1; p < size_; ++p) {
+    Peer& peer = peers[p];
+    const int code = MPI_Irecv(peer.header->data(), kHeaderBytes, MPI_BYTE, p,
+                               tag_base_ + kTagUpHeader, comm_, &peer.header_request);
+    if (code != MPI_SUCCESS) return fail(MpiError(code, "MPI_Irecv"));
+  }
+  absl::StatusOr<bool> arrived = PollUntil(deadline, progress);
   if (!arrived.ok()) return fail(Annotate(arrived.status(), what));
   if (!*arrived) {
     std::vector<int> missing;
