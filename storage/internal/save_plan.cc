@@ -133,7 +133,7 @@ class Planner {
           replica_id >= num_replicas) {
         return Invalid(path,
                        absl::StrCat("its placement says replica ", replica_id, " of ", num_replicas,
-                                    "; replica ids run from 0 to ", "num_replicas - 1"));
+                                    "; replica ids run from 0 to num_replicas - 1"));
       }
     }
 
