@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -189,6 +190,21 @@ TEST(MpiCoordinator, ASubCommunicatorCoordinatesItsRanksOnly) {
     EXPECT_EQ(*value, absl::StrCat("led by world rank ", rank % 2));
   }
   MPI_Comm_free(&half);
+}
+
+TEST(MpiCoordinator, CollectivesRunOnABackgroundThread) {
+  // As an async save runs them: MPI_THREAD_SERIALIZED allows it while no other thread calls MPI.
+  std::unique_ptr<MpiCoordinator> coordinator = MakeCoordinator();
+  ASSERT_NE(coordinator, nullptr);
+  absl::StatusOr<std::string> value = absl::UnknownError("not run");
+  std::thread background([&] {
+    if (coordinator->Barrier("background").ok()) {
+      value = coordinator->Broadcast("background", absl::StrCat("rank ", WorldRank()));
+    }
+  });
+  background.join();
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "rank 0");
 }
 
 TEST(MpiCoordinator, RefusesBadOptions) {
