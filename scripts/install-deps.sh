@@ -10,6 +10,7 @@ packages=(
   libxxhash-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev python3-zarr
   clang libclang-rt-14-dev
+  openmpi-bin libopenmpi-dev
   "$@"
 )
 

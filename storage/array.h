@@ -76,9 +76,17 @@ struct DTypeOf<std::complex<double>> {
 
 // Where an array sits inside a larger global array: this array holds
 // global[origin[0] : origin[0] + shape[0], ...]. Multi-process saves give each process a piece.
+//
+// A piece held by several processes (the same origin and shape of one global array, as JAX's
+// replicated shards) is written once: each holder says which of the `num_replicas` copies it is,
+// and a save writes the piece only on the replica it assigns the piece to (spread by key path
+// and origin, so that the replicas share the work); the others skip it. Every replica of a
+// piece must take part in the save, with ids 0 to num_replicas - 1.
 struct ShardPlacement {
   Shape global_shape;
   Shape origin;
+  int replica_id = 0;
+  int num_replicas = 1;
 };
 
 class Array {

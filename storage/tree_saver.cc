@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/storage/internal/chunk_codec.h"
@@ -221,13 +222,16 @@ class TreeSaver {
     if (!verdict.empty()) return absl::AbortedError(absl::StrCat("the primary failed: ", verdict));
 
     absl::Status written = WriteData(plan.get(), process);
-    // The primary merges the others' indexes into its own; its own it does not need sent.
-    CAIRN_ASSIGN_OR_RETURN(
-        std::vector<std::string> gathered,
-        coordinator_.Gather("cairn.save.index", !written.ok() ? "E" + written.ToString()
-                                                : coordinator_.is_primary()
-                                                    ? std::string("I")
-                                                    : "I" + plan->index.SerializeAsString()));
+    // The primary merges the others' indexes into its own; its own it does not need sent. Each
+    // message is "I<n>:" with the n bytes of the process's replica records, then its index.
+    std::string message = "E" + written.ToString();
+    if (written.ok()) {
+      const std::string claims = EncodeReplicaClaims(plan->replica_claims);
+      message = absl::StrCat("I", claims.size(), ":", claims);
+      if (!coordinator_.is_primary()) plan->index.AppendToString(&message);
+    }
+    CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> gathered,
+                           coordinator_.Gather("cairn.save.index", message));
     absl::Status committed = written;
     if (coordinator_.is_primary()) {
       if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);
@@ -348,18 +352,50 @@ class TreeSaver {
 
   absl::Status WriteMergedIndex(const std::vector<std::string>& gathered,
                                 format::TreeIndex* index) {
+    std::vector<ReplicaClaim> claims;
+    std::vector<int> claimants;
     for (size_t p = 0; p < gathered.size(); ++p) {
       const std::string& message = gathered[p];
       if (message.empty() || message[0] != 'I') {
         return absl::AbortedError(absl::StrCat("process ", p, " failed to write its data: ",
                                                message.empty() ? "" : message.substr(1)));
       }
+      absl::string_view rest(message);
+      rest.remove_prefix(1);
+      const size_t colon = rest.find(':');
+      uint64_t size = 0;
+      if (colon == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, colon), &size) ||
+          size > rest.size() - colon - 1) {
+        return absl::InternalError(absl::StrCat("process ", p, " sent an unreadable message"));
+      }
+      rest.remove_prefix(colon + 1);
+      absl::StatusOr<std::vector<ReplicaClaim>> sent = DecodeReplicaClaims(rest.substr(0, size));
+      if (!sent.ok()) return Annotate(sent.status(), absl::StrCat("from process ", p));
+      for (ReplicaClaim& claim : *sent) {
+        claims.push_back(std::move(claim));
+        claimants.push_back(static_cast<int>(p));
+      }
+      rest.remove_prefix(size);
       if (p == static_cast<size_t>(coordinator_.process_index())) continue;
       format::TreeIndex other;
-      if (!other.ParseFromString(message.substr(1))) {
+      if (!other.ParseFromArray(rest.data(), static_cast<int>(rest.size()))) {
         return absl::InternalError(absl::StrCat("process ", p, " sent an unreadable index"));
       }
       CAIRN_RETURN_IF_ERROR(MergeProcessIndex(other, index));
+    }
+    CAIRN_RETURN_IF_ERROR(CheckReplicaClaims(claims, claimants));
+    // What the processes sent together must load: pieces that overlap (held by several
+    // processes without replica ids, say) would be refused by every load. Refused here instead,
+    // before the index makes the tree visible.
+    if (gathered.size() > 1) {
+      absl::Status valid = ValidateTreeIndex(*index, kTreeIndexFileName);
+      if (!valid.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot save ", dir_, ": the pieces of the ", gathered.size(),
+            " processes do not form a tree a load accepts (", valid.message(),
+            "); a piece that several processes hold needs a replica id and count in its "
+            "placement"));
+      }
     }
     if (options_.sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(data_dir_));
     CAIRN_RETURN_IF_ERROR(WriteIndexFile(fs_, dir_, *index, options_.sync));

@@ -2,11 +2,15 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/internal/tree_text.h"
+#include "cairn/utils/checksum.h"
 #include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
@@ -17,6 +21,9 @@ namespace {
 constexpr int kMaxTreeDepth = 200;
 constexpr int kMinZstdLevel = 1;
 constexpr int kMaxZstdLevel = 22;
+// Bounds on what a replica record may say, checked when the primary reads them.
+constexpr int64_t kMaxClaimRank = 64;
+constexpr int64_t kMaxReplicas = int64_t{1} << 24;
 
 absl::Status Invalid(const KeyPath& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("cannot save ", path.ToString(), ": ", what));
@@ -117,6 +124,19 @@ class Planner {
       }
     }
 
+    int replica_id = 0;
+    int num_replicas = 1;
+    if (array.placement()) {
+      replica_id = array.placement()->replica_id;
+      num_replicas = array.placement()->num_replicas;
+      if (num_replicas < 1 || num_replicas > kMaxReplicas || replica_id < 0 ||
+          replica_id >= num_replicas) {
+        return Invalid(path,
+                       absl::StrCat("its placement says replica ", replica_id, " of ", num_replicas,
+                                    "; replica ids run from 0 to num_replicas - 1"));
+      }
+    }
+
     ArrayStorageOptions custom;
     if (options_.storage_options) custom = options_.storage_options(path, array);
     const DType stored = custom.dtype.value_or(array.dtype());
@@ -157,6 +177,13 @@ class Planner {
     leaf->set_chunk_rows(chunk_rows);
     leaf->set_compression(compression);
     leaf->set_compression_level(compress ? level : 0);
+    if (num_replicas > 1) {
+      const std::string text = path.ToString();
+      plan_->replica_claims.push_back(
+          ReplicaClaim{text, origin, array.shape(), replica_id, num_replicas});
+      // Another replica writes this piece: the leaf is recorded, the piece is not.
+      if (ReplicaWriter(text, origin, num_replicas) != replica_id) return absl::OkStatus();
+    }
     format::Shard* shard = leaf->add_shards();
     for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
     for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
@@ -171,7 +198,119 @@ class Planner {
   SavePlan* plan_;
 };
 
+// Reads a decimal number ended by `end` from the front of `text`.
+bool ConsumeNumber(absl::string_view* text, char end, int64_t* value) {
+  const size_t stop = text->find(end);
+  if (stop == absl::string_view::npos || !absl::SimpleAtoi(text->substr(0, stop), value)) {
+    return false;
+  }
+  text->remove_prefix(stop + 1);
+  return true;
+}
+
+bool ConsumeShape(absl::string_view* text, Shape* shape) {
+  int64_t rank;
+  if (!ConsumeNumber(text, ' ', &rank) || rank < 0 || rank > kMaxClaimRank) return false;
+  shape->resize(static_cast<size_t>(rank));
+  for (int64_t& d : *shape) {
+    if (!ConsumeNumber(text, ' ', &d)) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+int ReplicaWriter(absl::string_view path, const Shape& origin, int num_replicas) {
+  if (num_replicas <= 1) return 0;
+  std::string key(path);
+  for (int64_t d : origin) absl::StrAppend(&key, "/", d);
+  return static_cast<int>(Checksum64(key) % static_cast<uint64_t>(num_replicas));
+}
+
+std::string EncodeReplicaClaims(const std::vector<ReplicaClaim>& claims) {
+  std::string out;
+  for (const ReplicaClaim& claim : claims) {
+    absl::StrAppend(&out, claim.path.size(), ":", claim.path, claim.origin.size(), " ");
+    for (int64_t d : claim.origin) absl::StrAppend(&out, d, " ");
+    absl::StrAppend(&out, claim.shape.size(), " ");
+    for (int64_t d : claim.shape) absl::StrAppend(&out, d, " ");
+    absl::StrAppend(&out, claim.replica_id, " ", claim.num_replicas, "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ReplicaClaim>> DecodeReplicaClaims(absl::string_view text) {
+  std::vector<ReplicaClaim> claims;
+  while (!text.empty()) {
+    ReplicaClaim claim;
+    int64_t size, replica, replicas;
+    if (!ConsumeNumber(&text, ':', &size) || size < 0 ||
+        static_cast<uint64_t>(size) > text.size()) {
+      return absl::InternalError("a process sent unreadable replica records");
+    }
+    claim.path = std::string(text.substr(0, static_cast<size_t>(size)));
+    text.remove_prefix(static_cast<size_t>(size));
+    if (!ConsumeShape(&text, &claim.origin) || !ConsumeShape(&text, &claim.shape) ||
+        !ConsumeNumber(&text, ' ', &replica) || !ConsumeNumber(&text, '\n', &replicas) ||
+        replicas < 1 || replicas > kMaxReplicas || replica < 0 || replica >= replicas) {
+      return absl::InternalError("a process sent unreadable replica records");
+    }
+    claim.replica_id = static_cast<int>(replica);
+    claim.num_replicas = static_cast<int>(replicas);
+    claims.push_back(std::move(claim));
+  }
+  return claims;
+}
+
+absl::Status CheckReplicaClaims(const std::vector<ReplicaClaim>& claims,
+                                const std::vector<int>& processes) {
+  struct Piece {
+    const ReplicaClaim* first;
+    std::vector<int> holder;  // by replica id: the process, or -1
+    int count = 0;
+  };
+  // Pieces in the order first claimed, so that the first problem reported is the same each time.
+  absl::flat_hash_map<std::string, size_t> index;
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    const ReplicaClaim& claim = claims[i];
+    const std::string key = absl::StrCat(claim.path.size(), ":", claim.path,
+                                         ShapeToString(claim.origin), ShapeToString(claim.shape));
+    auto [it, inserted] = index.try_emplace(key, pieces.size());
+    if (inserted) pieces.push_back(Piece{&claim, std::vector<int>(claim.num_replicas, -1)});
+    Piece& piece = pieces[it->second];
+    const std::string where =
+        absl::StrCat("cannot save ", claim.path, ": the piece ", ShapeToString(claim.shape), " at ",
+                     ShapeToString(claim.origin));
+    if (claim.num_replicas != piece.first->num_replicas) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " has ", piece.first->num_replicas, " replicas on process ",
+                       processes[piece.first - claims.data()], " but ", claim.num_replicas,
+                       " on process ", processes[i], "; every replica must give the same number"));
+    }
+    int& holder = piece.holder[claim.replica_id];
+    if (holder >= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " is replica ", claim.replica_id,
+                                                     " on both process ", holder, " and process ",
+                                                     processes[i]));
+    }
+    holder = processes[i];
+    ++piece.count;
+  }
+  for (const Piece& piece : pieces) {
+    if (piece.count == piece.first->num_replicas) continue;
+    std::vector<int> missing;
+    for (int r = 0; r < piece.first->num_replicas; ++r) {
+      if (piece.holder[r] < 0) missing.push_back(r);
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot save ", piece.first->path, ": the piece ",
+                     ShapeToString(piece.first->shape), " at ", ShapeToString(piece.first->origin),
+                     " has ", piece.first->num_replicas, " replicas, but no process holds replica ",
+                     absl::StrJoin(missing, ", "), "; every replica must take part in the save"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
                                                    const StoreSaveOptions& options,

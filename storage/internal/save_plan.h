@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cairn/storage/index.pb.h"
 #include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/pytree_store.h"
+#include "cairn/storage/shape.h"
 #include "google/protobuf/arena.h"
 
 namespace cairn {
@@ -27,16 +29,42 @@ struct ArrayPiece {
   uint64_t chunk_rows;
 };
 
+// A piece that several processes hold (ShardPlacement::num_replicas > 1), as one of its holders
+// reports it to the primary, which checks that every replica of every piece took part.
+struct ReplicaClaim {
+  std::string path;
+  Shape origin;
+  Shape shape;
+  int replica_id;
+  int num_replicas;
+};
+
+// Which replica of a piece held by `num_replicas` processes writes it: a stable hash of the key
+// path and the origin, the same in every process, so that the replicas share the writes.
+int ReplicaWriter(absl::string_view path, const Shape& origin, int num_replicas);
+
+// The claims as text for the gather to the primary, and back; a malformed text is Internal.
+std::string EncodeReplicaClaims(const std::vector<ReplicaClaim>& claims);
+absl::StatusOr<std::vector<ReplicaClaim>> DecodeReplicaClaims(absl::string_view text);
+
+// InvalidArgument naming the key path and origin of the first replicated piece whose replicas
+// (claims gathered from every process, `processes[i]` the sender of `claims[i]`) disagree on
+// their number, repeat an id, or are not all present.
+absl::Status CheckReplicaClaims(const std::vector<ReplicaClaim>& claims,
+                                const std::vector<int>& processes);
+
 struct SavePlan {
   // Owns the index's messages: built in a few blocks and freed at once, where a tree of 100,000
   // leaves would otherwise cost several hundred thousand allocations each way.
   google::protobuf::Arena arena{IndexArenaOptions()};
   format::TreeIndex& index = *google::protobuf::Arena::CreateMessage<format::TreeIndex>(&arena);
-  std::vector<ArrayPiece> pieces;
+  std::vector<ArrayPiece> pieces;  // the pieces this process writes
+  std::vector<ReplicaClaim> replica_claims;
 };
 
 // Validates `tree` and builds the index (without chunk records) and the list of array pieces.
-// Every problem is InvalidArgument naming the key path.
+// A replicated piece that another replica writes is validated but neither listed nor given a
+// shard record. Every problem is InvalidArgument naming the key path.
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
                                                    const StoreSaveOptions& options,
                                                    int process_index, int process_count);
