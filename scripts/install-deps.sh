@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev libinotifytools0-dev
   libxxhash-dev nlohmann-json3-dev zlib1g-dev
-  libgtest-dev libgmock-dev python3-zarr
+  libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   openmpi-bin libopenmpi-dev
   "$@"

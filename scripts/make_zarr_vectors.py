@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes the zarr v2 test vectors in tests/data/zarr/v2/ with Debian's python3-zarr (2.13), an
-independent zarr writer: run with /usr/bin/python3 (apt-get install python3-zarr) from the
-repository root. tests/zarr_v2_vectors_test.cc reads them back; the values follow the formulas
+independent zarr writer. Run from the repository root as
+`bash scripts/install-deps.sh python3-zarr && /usr/bin/python3 scripts/make_zarr_vectors.py`.
+tests/zarr_v2_vectors_test.cc reads them back; the values follow the formulas
 below, so the test computes what to expect without Python.
 
 Element i (row-major) of each array is:
