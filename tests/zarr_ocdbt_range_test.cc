@@ -5,6 +5,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "cairn/storage/ocdbt/ocdbt_reader.h"
 #include "cairn/storage/zarr/key_value_source.h"
@@ -137,6 +140,116 @@ TEST_F(ZarrOcdbtRangeTest, KeyValueSourceRangesFromEitherEnd) {
   EXPECT_EQ(source->List("p/").value(), (std::vector<std::string>{"p/c/0", "p/zarr.json"}));
   EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("/db"));
   EXPECT_THAT(source->Describe("p/c/0"), HasSubstr("p/c/0"));
+}
+
+TEST_F(ZarrOcdbtRangeTest, RangesReadIntoCallerMemory) {
+  ByteCountingFilesystem counting(&fs_);
+  std::shared_ptr<const OcdbtReader> reader = Open(&counting);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->Read("small").ok());  // brings the tree's nodes into the cache
+  counting.Reset();
+  std::string out(300, '-');
+  ASSERT_TRUE(reader->ReadRangeInto("p/c/0", 1000, 300, out.data()).ok());
+  EXPECT_EQ(out, big_.substr(1000, 300));
+  EXPECT_EQ(counting.bytes(), 300u);
+  ASSERT_TRUE(reader->ReadRangeInto("small", 2, 3, out.data()).ok());
+  EXPECT_EQ(out.substr(0, 4), "234" + big_.substr(1003, 1));
+  EXPECT_TRUE(reader->ReadRangeInto("small", 10, 0, nullptr).ok());
+  auto past = reader->ReadRangeInto("p/c/0", big_.size() - 1, 2, out.data());
+  EXPECT_TRUE(absl::IsOutOfRange(past)) << past;
+  EXPECT_THAT(past.message(), HasSubstr("\"p/c/0\""));
+  EXPECT_TRUE(absl::IsOutOfRange(reader->ReadRangeInto("small", 1, UINT64_MAX, out.data())));
+  EXPECT_TRUE(absl::IsNotFound(reader->ReadRangeInto("absent", 0, 0, out.data())));
+
+  // Every source: OCDBT, files below a directory, and memory (the default, through ReadRange).
+  MemoryFilesystem files;
+  ASSERT_TRUE(files.CreateDir("/dir").ok());
+  {
+    auto file = files.NewWritableFile("/dir/small");
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append("0123456789").ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  std::vector<std::shared_ptr<const KeyValueSource>> sources = {
+      OcdbtKeyValueSource(reader), DirectoryKeyValueSource(files, "/dir"),
+      InMemoryKeyValueSource({{"small", "0123456789"}})};
+  for (const auto& source : sources) {
+    SCOPED_TRACE(source->Describe("small"));
+    std::string got(4, '-');
+    ASSERT_TRUE(source->ReadRangeInto("small", 6, 4, got.data()).ok());
+    EXPECT_EQ(got, "6789");
+    EXPECT_TRUE(absl::IsOutOfRange(source->ReadRangeInto("small", 7, 4, got.data())));
+    EXPECT_TRUE(absl::IsNotFound(source->ReadRangeInto("absent", 0, 1, got.data())));
+  }
+}
+
+// Forwards to another source and records where ReadRangeInto was asked to write.
+class RecordingSource final : public KeyValueSource {
+ public:
+  explicit RecordingSource(std::shared_ptr<const KeyValueSource> inner)
+      : inner_(std::move(inner)) {}
+  absl::StatusOr<std::string> Read(absl::string_view key) const override {
+    return inner_->Read(key);
+  }
+  absl::StatusOr<uint64_t> ValueSize(absl::string_view key) const override {
+    return inner_->ValueSize(key);
+  }
+  absl::StatusOr<std::string> ReadRange(absl::string_view key, uint64_t offset, uint64_t length,
+                                        bool from_end) const override {
+    return inner_->ReadRange(key, offset, length, from_end);
+  }
+  absl::Status ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                             char* out) const override {
+    targets.push_back(out);
+    return inner_->ReadRangeInto(key, offset, length, out);
+  }
+  absl::StatusOr<std::vector<std::string>> List(absl::string_view prefix) const override {
+    return inner_->List(prefix);
+  }
+  std::string Describe(absl::string_view key) const override { return inner_->Describe(key); }
+
+  mutable std::vector<const char*> targets;  // single-threaded use only
+
+ private:
+  std::shared_ptr<const KeyValueSource> inner_;
+};
+
+TEST(ZarrOcdbtShardTest, WholeRawInnerChunksAreReadStraightIntoTheDestination) {
+  // A (16, 8) int32 array in one shard of (4, 8) inner chunks, uncompressed: each inner chunk
+  // is a run of whole rows, contiguous in a destination of the array's width.
+  const nlohmann::json meta =
+      zarr_test::ArrayJson(DType::kInt32, {16, 8}, {16, 8},
+                           nlohmann::json::array({zarr_test::ShardingCodec(
+                               {4, 8}, nlohmann::json::array({zarr_test::BytesCodecs()[0]}))}));
+  auto recording = std::make_shared<RecordingSource>(
+      zarr_test::MemorySource(zarr_test::VectorArrayKeys(meta, DType::kInt32, "w/")));
+  auto array = ZarrArray::Open(recording, "w/");
+  ASSERT_TRUE(array.ok()) << array.status();
+  auto whole = (*array)->ReadAll();
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  const char* base = static_cast<const char*>(whole->data());
+  EXPECT_EQ(recording->targets,
+            (std::vector<const char*>{base, base + 128, base + 256, base + 384}));
+
+  // Rows 4..11 into an (8, 8) destination: both inner chunks land in it directly. Columns
+  // 0..3 of every row are not contiguous: those go through scratch memory.
+  for (const auto& [origin, shape, direct] : std::vector<std::tuple<Shape, Shape, bool>>{
+           {{4, 0}, {8, 8}, true}, {{4, 0}, {8, 4}, false}}) {
+    recording->targets.clear();
+    Array out = Array::Allocate(DType::kInt32, shape).value();
+    std::vector<ZarrChunkRead> reads;
+    ASSERT_TRUE((*array)->Plan(origin, out, {}, "w", &reads).ok());
+    for (const auto& read : reads) ASSERT_TRUE((*array)->Execute(read).ok());
+    const char* data = static_cast<const char*>(out.data());
+    ASSERT_EQ(recording->targets.size(), 2u);
+    EXPECT_EQ(recording->targets[0] == data, direct);
+    for (int64_t r = 0; r < shape[0]; ++r) {
+      for (int64_t c = 0; c < shape[1]; ++c) {
+        EXPECT_EQ(out.values<int32_t>()[r * shape[1] + c],
+                  whole->values<int32_t>()[(r + origin[0]) * 8 + c]);
+      }
+    }
+  }
 }
 
 TEST(ZarrOcdbtShardTest, OneInnerChunkReadsTheIndexAndThatChunkOnly) {

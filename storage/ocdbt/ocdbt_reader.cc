@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -95,6 +96,15 @@ struct OcdbtReader::State {
     const ocdbt_internal::BtreeLeafEntry* entry;
   };
   absl::StatusOr<Found> Lookup(absl::string_view key) const;
+  // Where bytes [offset, offset + length) of `key`'s value are: inline in a node (`file` null) or
+  // in a data file. OutOfRange when the value is shorter.
+  struct Range {
+    std::shared_ptr<const BtreeNode> node;
+    absl::string_view inline_bytes;
+    const DataFileId* file = nullptr;
+    DataReference part;
+  };
+  absl::StatusOr<Range> FindRange(absl::string_view key, uint64_t offset, uint64_t length) const;
   absl::Status List(const DataFileId& file, const DataReference& ref, uint8_t height,
                     const std::string& key_prefix, absl::string_view wanted,
                     absl::string_view inclusive_min, std::vector<std::string>* out) const;
@@ -429,26 +439,57 @@ absl::StatusOr<uint64_t> OcdbtReader::ValueSize(absl::string_view key) const {
   return entry.inline_value ? entry.value.size() : entry.location.length;
 }
 
-absl::StatusOr<std::string> OcdbtReader::ReadRange(absl::string_view key, uint64_t offset,
-                                                   uint64_t length) const {
-  CAIRN_ASSIGN_OR_RETURN(State::Found found, state_->Lookup(key));
+absl::StatusOr<OcdbtReader::State::Range> OcdbtReader::State::FindRange(absl::string_view key,
+                                                                        uint64_t offset,
+                                                                        uint64_t length) const {
+  CAIRN_ASSIGN_OR_RETURN(Found found, Lookup(key));
   const ocdbt_internal::BtreeLeafEntry& entry = *found.entry;
   const uint64_t size = entry.inline_value ? entry.value.size() : entry.location.length;
   if (offset > size || length > size - offset) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "bytes [", offset, ", +", length, ") of key \"", key, "\" lie past the end of its value (",
-        size, " bytes) in the OCDBT database ", state_->files.dir()));
+    return absl::OutOfRangeError(absl::StrCat("bytes [", offset, ", +", length, ") of key \"", key,
+                                              "\" lie past the end of its value (", size,
+                                              " bytes) in the OCDBT database ", files.dir()));
   }
-  if (entry.inline_value) return entry.value.substr(offset, length);
-  DataReference part = entry.location;
-  if (part.offset > UINT64_MAX - offset) {
-    return absl::DataLossError(absl::StrCat("key \"", key, "\": value offset ", part.offset,
-                                            " overflows in the OCDBT database ",
-                                            state_->files.dir()));
+  Range range;
+  if (entry.inline_value) {
+    range.inline_bytes = absl::string_view(entry.value).substr(offset, length);
+    range.node = std::move(found.node);  // keeps inline_bytes alive
+    return range;
   }
-  part.offset += offset;
-  part.length = length;
-  return state_->ReadValue(found.node->files[entry.location.file], part, key);
+  range.part = entry.location;
+  if (range.part.offset > UINT64_MAX - offset) {
+    return absl::DataLossError(absl::StrCat("key \"", key, "\": value offset ", range.part.offset,
+                                            " overflows in the OCDBT database ", files.dir()));
+  }
+  range.part.offset += offset;
+  range.part.length = length;
+  range.file = &found.node->files[entry.location.file];
+  range.node = std::move(found.node);
+  return range;
+}
+
+absl::StatusOr<std::string> OcdbtReader::ReadRange(absl::string_view key, uint64_t offset,
+                                                   uint64_t length) const {
+  CAIRN_ASSIGN_OR_RETURN(State::Range range, state_->FindRange(key, offset, length));
+  if (range.file == nullptr) return std::string(range.inline_bytes);
+  return state_->ReadValue(*range.file, range.part, key);
+}
+
+absl::Status OcdbtReader::ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                                        char* out) const {
+  CAIRN_ASSIGN_OR_RETURN(State::Range range, state_->FindRange(key, offset, length));
+  if (range.file == nullptr) {
+    if (length > 0) std::memcpy(out, range.inline_bytes.data(), length);
+    return absl::OkStatus();
+  }
+  const std::string relative = range.file->path();
+  absl::Status status = state_->files.ReadRangeInto(relative, range.part.offset, length, out);
+  if (status.ok()) return status;
+  if (absl::IsNotFound(status)) {
+    return absl::DataLossError(absl::StrCat(state_->files.FullPath(relative),
+                                            ": data file of key \"", key, "\" is missing"));
+  }
+  return Annotate(status, absl::StrCat("key \"", key, "\""));
 }
 
 absl::StatusOr<std::vector<std::string>> OcdbtReader::ListKeys(absl::string_view prefix) const {

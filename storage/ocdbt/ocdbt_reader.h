@@ -55,6 +55,9 @@ class OcdbtReader {
   // key when the range reaches past the value's end.
   absl::StatusOr<std::string> ReadRange(absl::string_view key, uint64_t offset,
                                         uint64_t length) const;
+  // The same range written to `out` (`length` bytes), read from the data file straight into it.
+  absl::Status ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                             char* out) const;
   // Every key that starts with `prefix`, sorted; visits only the subtrees that can hold one.
   absl::StatusOr<std::vector<std::string>> ListKeys(absl::string_view prefix = "") const;
   // Every generation the database records, oldest first, read through the version tree.

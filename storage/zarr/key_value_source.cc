@@ -1,6 +1,7 @@
 #include "cairn/storage/zarr/key_value_source.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -37,13 +38,22 @@ class DirectorySource final : public KeyValueSource {
           path, ": ", wanted, " bytes to read, more than the limit of ", max_value_bytes_));
     }
     std::string out(wanted, '\0');
-    CAIRN_ASSIGN_OR_RETURN(size_t got, file->ReadAt(range.first, wanted, out.data()));
-    if (got != wanted) {
-      return absl::DataLossError(absl::StrCat(path, ": read ", got, " of ", wanted,
-                                              " bytes at offset ", range.first,
-                                              " (the file shrank while it was read)"));
-    }
+    CAIRN_RETURN_IF_ERROR(ReadExactly(*file, range.first, wanted, out.data()));
     return out;
+  }
+
+  absl::Status ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                             char* out) const override {
+    CAIRN_RETURN_IF_ERROR(CheckKey(key));
+    const std::string path = Describe(key);
+    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<ReadableFile> file, fs_.NewReadableFile(path));
+    CAIRN_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    CAIRN_ASSIGN_OR_RETURN(auto range, ResolveValueRange(size, offset, length, false, path));
+    if (length > max_value_bytes_) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": ", length, " bytes to read, more than the limit of ", max_value_bytes_));
+    }
+    return ReadExactly(*file, range.first, length, out);
   }
 
   absl::StatusOr<uint64_t> ValueSize(absl::string_view key) const override {
@@ -70,6 +80,17 @@ class DirectorySource final : public KeyValueSource {
   std::string Describe(absl::string_view key) const override { return JoinPath(dir_, key); }
 
  private:
+  static absl::Status ReadExactly(const ReadableFile& file, uint64_t offset, uint64_t length,
+                                  char* out) {
+    CAIRN_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset, length, out));
+    if (got != length) {
+      return absl::DataLossError(absl::StrCat(file.path(), ": read ", got, " of ", length,
+                                              " bytes at offset ", offset,
+                                              " (the file shrank while it was read)"));
+    }
+    return absl::OkStatus();
+  }
+
   static absl::Status CheckKey(absl::string_view key) {
     for (absl::string_view part : absl::StrSplit(key, '/')) {
       if (part.empty() || part == "." || part == ".." || part.find('\0') != part.npos) {
@@ -120,6 +141,11 @@ class OcdbtSource final : public KeyValueSource {
     CAIRN_ASSIGN_OR_RETURN(auto range,
                            ResolveValueRange(size, offset, length, from_end, Describe(key)));
     return reader_->ReadRange(key, range.first, range.second - range.first);
+  }
+
+  absl::Status ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                             char* out) const override {
+    return reader_->ReadRangeInto(key, offset, length, out);
   }
 
   absl::StatusOr<uint64_t> ValueSize(absl::string_view key) const override {
@@ -207,6 +233,17 @@ absl::StatusOr<std::string> KeyValueSource::ReadRange(absl::string_view key, uin
                          ResolveValueRange(value.size(), offset, length, from_end, Describe(key)));
   if (range.first == 0 && range.second == value.size()) return value;
   return value.substr(range.first, range.second - range.first);
+}
+
+absl::Status KeyValueSource::ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                                           char* out) const {
+  CAIRN_ASSIGN_OR_RETURN(std::string bytes, ReadRange(key, offset, length, false));
+  if (bytes.size() != length) {
+    return absl::OutOfRangeError(absl::StrCat(Describe(key), ": ", length, " bytes at ", offset,
+                                              " reach past the end of its value"));
+  }
+  if (length > 0) std::memcpy(out, bytes.data(), length);
+  return absl::OkStatus();
 }
 
 std::unique_ptr<KeyValueSource> DirectoryKeyValueSource(Filesystem& fs, std::string dir,

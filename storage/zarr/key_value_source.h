@@ -37,6 +37,12 @@ class KeyValueSource {
   // only the range.
   virtual absl::StatusOr<std::string> ReadRange(absl::string_view key, uint64_t offset,
                                                 uint64_t length, bool from_end) const;
+  // Bytes [offset, offset + length) of the value, written to `out` (which must hold `length`
+  // bytes): a chunk read straight into the memory it is loaded into. OutOfRange when the value is
+  // shorter; NotFound as Read. `out` may be partly written when it fails. The default reads the
+  // range and copies it; the sources below read into `out` directly.
+  virtual absl::Status ReadRangeInto(absl::string_view key, uint64_t offset, uint64_t length,
+                                     char* out) const;
   // Keys starting with `prefix`, sorted (used to count stored chunks; may be slow).
   virtual absl::StatusOr<std::vector<std::string>> List(absl::string_view prefix) const = 0;
   // Where a key lives, for messages: `/ckpt/1/state/a/0` or

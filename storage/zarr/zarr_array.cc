@@ -4,12 +4,14 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/storage/internal/box_copy.h"
+#include "cairn/storage/internal/scratch_buffer.h"
 #include "cairn/storage/zarr/internal/chunk_decode.h"
 #include "cairn/storage/zarr/internal/zarr_spec.h"
 #include "cairn/utils/status_macros.h"
@@ -90,6 +92,29 @@ void FillBox(const ReadTarget& t, const Shape& origin, const Shape& extent, cons
     }
     std::memcpy(data + flat * size, row.data(), row.size());
   });
+}
+
+// Where in the destination a chunk can be decoded in place: the whole chunk lies inside the
+// region and the array, fills a contiguous run of the destination (all of each dimension after
+// the first it spans more than one element of), and needs no cast, byte swap or transpose.
+// Null when it cannot.
+char* DirectDestination(const ZarrChunkRead& read, const ReadTarget& t, DType stored,
+                        const zarr_internal::CodecChain& chain, const Shape& dst_origin,
+                        const Shape& extent) {
+  if (t.dtype != stored || stored == DType::kBool ||
+      !zarr_internal::IsNativeLayout(chain, stored)) {
+    return nullptr;
+  }
+  const size_t rank = extent.size();
+  bool spanned = false;  // a dimension before this one spans more than one element
+  uint64_t flat = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    if (extent[d] != read.chunk_shape[d]) return nullptr;  // clipped by the region or the array
+    if (spanned && extent[d] != t.shape[d]) return nullptr;
+    spanned = spanned || extent[d] > 1;
+    flat = flat * static_cast<uint64_t>(t.shape[d]) + static_cast<uint64_t>(dst_origin[d]);
+  }
+  return static_cast<char*>(t.data) + flat * DTypeSize(stored);
 }
 
 uint64_t ReadLittleOrBig(const char* p, bool big_endian) {
@@ -312,27 +337,30 @@ absl::Status ZarrArray::Execute(const ZarrChunkRead& read) const {
     dst_origin[d] = begin - t.origin[d];
     extent[d] = end - begin;
   }
-  const std::string where = absl::StrCat(
-      t.path, t.path.empty() ? "" : ": ",
-      read.shard != nullptr ? absl::StrCat("inner chunk ", read.inner_index, " at ",
+  // Messages name the chunk; built only when one is needed.
+  auto where = [&] {
+    return absl::StrCat(t.path, t.path.empty() ? "" : ": ",
+                        read.shard != nullptr
+                            ? absl::StrCat("inner chunk ", read.inner_index, " at ",
                                            ShapeToString(read.chunk_origin), " of shard ")
                             : absl::StrCat("chunk at ", ShapeToString(read.chunk_origin), " "),
-      s.source->Describe(read.key));
+                        s.source->Describe(read.key));
+  };
   auto missing = [&]() -> absl::Status {
     if (t.options.every_chunk_stored) {
-      return absl::DataLossError(absl::StrCat(where,
+      return absl::DataLossError(absl::StrCat(where(),
                                               " is missing, and every chunk was stored "
                                               "(ZarrReadOptions::every_chunk_stored, Orbax's "
                                               "store_array_data_equal_to_fill_value)"));
     }
-    return s.Fill(t, dst_origin, extent, where);
+    return s.Fill(t, dst_origin, extent, where());
   };
 
-  std::string stored;
+  // Where the chunk's stored bytes are: [offset, offset + length) of the key's value.
   const zarr_internal::CodecChain* chain = &s.spec.codecs;
+  uint64_t offset = 0, length = 0;
   if (read.shard != nullptr) {
     ShardState& shard = *read.shard;
-    uint64_t offset, length;
     {
       absl::MutexLock lock(&shard.mu);
       if (!shard.loaded) {
@@ -350,33 +378,67 @@ absl::Status ZarrArray::Execute(const ZarrChunkRead& read) const {
       }
     }
     // An empty entry is a chunk the writer left out as all fill value: not a missing one.
-    if (offset == kEmpty) return s.Fill(t, dst_origin, extent, where);
-    absl::StatusOr<std::string> bytes = s.source->ReadRange(read.key, offset, length, false);
-    if (absl::IsOutOfRange(bytes.status()) || absl::IsNotFound(bytes.status())) {
-      return absl::DataLossError(absl::StrCat(where, ": its index entry (offset ", offset,
-                                              ", length ", length,
-                                              ") points past the end of the shard"));
-    }
-    if (!bytes.ok()) return Annotate(bytes.status(), where);
-    stored = *std::move(bytes);
+    if (offset == kEmpty) return s.Fill(t, dst_origin, extent, where());
     chain = &s.spec.codecs.sharding->inner;
   } else {
-    absl::StatusOr<std::string> bytes = s.source->Read(read.key);
-    if (absl::IsNotFound(bytes.status())) return missing();
-    if (!bytes.ok()) return Annotate(bytes.status(), where);
-    stored = *std::move(bytes);
+    absl::StatusOr<uint64_t> size = s.source->ValueSize(read.key);
+    if (absl::IsNotFound(size.status())) return missing();
+    if (!size.ok()) return Annotate(size.status(), where());
+    length = *size;
   }
   const uint64_t unit_bytes = ByteSize(meta.dtype, read.chunk_shape).value();
   if (unit_bytes > t.options.max_chunk_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(where, ": ", unit_bytes,
+    return absl::ResourceExhaustedError(absl::StrCat(where(), ": ", unit_bytes,
                                                      " bytes decoded is more than "
                                                      "ZarrReadOptions::max_chunk_bytes"));
   }
-  absl::StatusOr<std::string> decoded =
-      zarr_internal::DecodeBytes(chain->bytes_codecs, std::move(stored), unit_bytes);
-  if (!decoded.ok()) return Annotate(decoded.status(), where);
-  zarr_internal::ToNativeLayout(*chain, meta.dtype, read.chunk_shape, &*decoded);
-  BoxView src{decoded->data(), meta.dtype, read.chunk_shape, src_origin};
+  auto read_error = [&](const absl::Status& status) -> absl::Status {
+    if (absl::IsOutOfRange(status) || absl::IsNotFound(status)) {
+      const bool shard = read.shard != nullptr;
+      return absl::DataLossError(absl::StrCat(
+          where(), shard ? ": its index entry" : ": the range", " (offset ", offset, ", length ",
+          length, ") points past the end of the ", shard ? "shard" : "value"));
+    }
+    return Annotate(status, where());
+  };
+  auto read_into = [&](char* out) -> absl::Status {
+    absl::Status status = s.source->ReadRangeInto(read.key, offset, length, out);
+    return status.ok() ? status : read_error(status);
+  };
+
+  // A chunk read whole into a contiguous part of a destination of its own dtype is decoded (or,
+  // stored raw, read) straight into it; anything else goes through scratch memory and CopyBox.
+  char* const direct = DirectDestination(read, t, meta.dtype, *chain, dst_origin, extent);
+  const std::vector<zarr_internal::BytesCodec>& codecs = chain->bytes_codecs;
+  std::optional<ScratchBuffer> raw;
+  char* decoded = direct;
+  if (decoded == nullptr) {
+    raw.emplace(ScratchUse::kRaw, unit_bytes);
+    decoded = raw->data();
+  }
+  if (codecs.empty()) {
+    if (length != unit_bytes) {
+      return absl::DataLossError(absl::StrCat(where(), ": chunk holds ", length, " bytes where ",
+                                              unit_bytes, " were expected"));
+    }
+    CAIRN_RETURN_IF_ERROR(read_into(decoded));
+  } else if (length <= zarr_internal::StoredSizeBound(codecs, unit_bytes)) {
+    ScratchBuffer stored(ScratchUse::kStored, length);
+    CAIRN_RETURN_IF_ERROR(read_into(stored.data()));
+    absl::Status status = zarr_internal::DecodeBytesInto(
+        codecs, absl::string_view(stored.data(), length), unit_bytes, decoded);
+    if (!status.ok()) return Annotate(status, where());
+  } else {
+    // Longer than any compressor makes such a chunk: the source checks the range against the
+    // value before anything is allocated for it, and the decoder refuses it.
+    absl::StatusOr<std::string> bytes = s.source->ReadRange(read.key, offset, length, false);
+    if (!bytes.ok()) return read_error(bytes.status());
+    absl::Status status = zarr_internal::DecodeBytesInto(codecs, *bytes, unit_bytes, decoded);
+    if (!status.ok()) return Annotate(status, where());
+  }
+  if (direct != nullptr) return absl::OkStatus();
+  zarr_internal::ToNativeLayout(*chain, meta.dtype, read.chunk_shape, decoded, unit_bytes);
+  BoxView src{decoded, meta.dtype, read.chunk_shape, src_origin};
   BoxView dst{t.data, t.dtype, t.shape, dst_origin};
   std::optional<Shape> bad = CopyBox(src, dst, extent, !t.options.saturate_casts);
   if (bad.has_value()) {
@@ -387,7 +449,7 @@ absl::Status ZarrArray::Execute(const ZarrChunkRead& read) const {
       flat = flat * static_cast<uint64_t>(read.chunk_shape[d]) + static_cast<uint64_t>((*bad)[d]);
     }
     return UnrepresentableValueError(t.path.empty() ? s.source->Describe(s.prefix) : t.path, index,
-                                     meta.dtype, decoded->data(), flat, t.dtype);
+                                     meta.dtype, decoded, flat, t.dtype);
   }
   return absl::OkStatus();
 }

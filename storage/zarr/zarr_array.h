@@ -90,7 +90,10 @@ class ZarrArray {
   // Executes one planned read (thread-safe, any order, concurrently): reads the chunk (for a
   // shard: its index once for all the reads planned together, then only the inner chunk),
   // decodes it through the codec chain, verifies crc32c, and copies it (with the cast and the
-  // value check of CopyBox) into the destination. Errors name the key path and the key.
+  // value check of CopyBox) into the destination. A chunk read whole that fills a contiguous
+  // part of a destination of its own dtype, with nothing to swap or transpose, skips the copy:
+  // stored raw it is read straight into the destination (KeyValueSource::ReadRangeInto), and
+  // compressed it is decoded straight into it. Errors name the key path and the key.
   absl::Status Execute(const ZarrChunkRead& read) const;
 
   // Elements of the region (origin, shape) that stored chunks cover, from the keys present

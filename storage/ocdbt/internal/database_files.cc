@@ -52,19 +52,37 @@ absl::StatusOr<std::shared_ptr<ReadableFile>> DatabaseFiles::Open(absl::string_v
 absl::StatusOr<std::string> DatabaseFiles::ReadRange(absl::string_view relative, uint64_t offset,
                                                      uint64_t length) {
   CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<ReadableFile> file, Open(relative));
-  const std::string path = FullPath(relative);
-  CAIRN_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  CAIRN_RETURN_IF_ERROR(CheckRange(*file, relative, offset, length));
+  std::string out(length, '\0');
+  CAIRN_RETURN_IF_ERROR(ReadExactly(*file, relative, offset, length, out.data()));
+  return out;
+}
+
+absl::Status DatabaseFiles::ReadRangeInto(absl::string_view relative, uint64_t offset,
+                                          uint64_t length, char* out) {
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<ReadableFile> file, Open(relative));
+  CAIRN_RETURN_IF_ERROR(CheckRange(*file, relative, offset, length));
+  return ReadExactly(*file, relative, offset, length, out);
+}
+
+absl::Status DatabaseFiles::CheckRange(const ReadableFile& file, absl::string_view relative,
+                                       uint64_t offset, uint64_t length) const {
+  CAIRN_ASSIGN_OR_RETURN(uint64_t size, file.Size());
   if (offset > size || length > size - offset) {
-    return absl::DataLossError(absl::StrCat(path, ": bytes [", offset, ", +", length,
+    return absl::DataLossError(absl::StrCat(FullPath(relative), ": bytes [", offset, ", +", length,
                                             ") lie past the end of the file (", size, " bytes)"));
   }
-  std::string out(length, '\0');
-  CAIRN_ASSIGN_OR_RETURN(size_t got, file->ReadAt(offset, length, out.data()));
+  return absl::OkStatus();
+}
+
+absl::Status DatabaseFiles::ReadExactly(const ReadableFile& file, absl::string_view relative,
+                                        uint64_t offset, uint64_t length, char* out) const {
+  CAIRN_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset, length, out));
   if (got != length) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": read ", got, " of ", length, " bytes at offset ", offset));
+    return absl::DataLossError(absl::StrCat(FullPath(relative), ": read ", got, " of ", length,
+                                            " bytes at offset ", offset));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> DatabaseFiles::ReadWhole(absl::string_view relative,

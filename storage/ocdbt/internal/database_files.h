@@ -28,6 +28,9 @@ class DatabaseFiles {
   // is NotFound. Errors name the file.
   absl::StatusOr<std::string> ReadRange(absl::string_view relative, uint64_t offset,
                                         uint64_t length);
+  // The same range written to `out`, which holds `length` bytes.
+  absl::Status ReadRangeInto(absl::string_view relative, uint64_t offset, uint64_t length,
+                             char* out);
   // A whole file of at most `max_size` bytes (larger is DataLoss).
   absl::StatusOr<std::string> ReadWhole(absl::string_view relative, uint64_t max_size);
   // The names in the database directory.
@@ -35,6 +38,10 @@ class DatabaseFiles {
 
  private:
   absl::StatusOr<std::shared_ptr<ReadableFile>> Open(absl::string_view relative);
+  absl::Status CheckRange(const ReadableFile& file, absl::string_view relative, uint64_t offset,
+                          uint64_t length) const;
+  absl::Status ReadExactly(const ReadableFile& file, absl::string_view relative, uint64_t offset,
+                           uint64_t length, char* out) const;
 
   Filesystem* fs_;
   std::string dir_;

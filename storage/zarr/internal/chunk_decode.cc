@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,40 +24,76 @@ absl::Status SizeMismatch(absl::string_view codec, uint64_t got, bool more, uint
                                           got, " bytes where ", expected, " were expected"));
 }
 
+// Checks the crc32c at the end of `bytes` and takes it off.
+absl::Status CheckCrc32c(absl::string_view* bytes) {
+  if (bytes->size() < 4) {
+    return absl::DataLossError(
+        absl::StrCat("crc32c: ", bytes->size(), " bytes, too short to hold a checksum"));
+  }
+  const size_t body = bytes->size() - 4;
+  uint32_t want = 0;
+  for (int b = 0; b < 4; ++b) {
+    want |= static_cast<uint32_t>(static_cast<uint8_t>((*bytes)[body + b])) << (8 * b);
+  }
+  const uint32_t got = Crc32c(bytes->data(), body);
+  if (got != want) {
+    return absl::DataLossError(
+        absl::StrCat("crc32c mismatch: the data has ", got, ", the checksum says ", want));
+  }
+  bytes->remove_suffix(4);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // Both decoders write into room for one byte more than expected: a stream that fills it is
 // longer than it may be, and is refused without decoding the rest.
 
-absl::StatusOr<std::string> ZstdDecode(absl::string_view in, uint64_t expected, bool exact) {
+// One zstd context per thread: creating one per chunk costs more than decoding a small chunk.
+ZSTD_DCtx* ThreadZstdContext() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
+                                                                          ZSTD_freeDCtx);
+  return context.get();
+}
+
+absl::StatusOr<uint64_t> ZstdDecodeInto(absl::string_view in, char* out, uint64_t capacity) {
   const unsigned long long claimed = ZSTD_getFrameContentSize(in.data(), in.size());
   if (claimed != ZSTD_CONTENTSIZE_UNKNOWN && claimed != ZSTD_CONTENTSIZE_ERROR &&
-      claimed > expected) {
-    return SizeMismatch("zstd", claimed, false, expected);
+      claimed > capacity) {
+    return SizeMismatch("zstd", claimed, false, capacity);
   }
-  std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> stream(ZSTD_createDStream(),
-                                                                  ZSTD_freeDStream);
+  ZSTD_DCtx* stream = ThreadZstdContext();
   if (stream == nullptr) return absl::ResourceExhaustedError("cannot create a zstd stream");
-  std::string out(expected + 1, '\0');
+  ZSTD_DCtx_reset(stream, ZSTD_reset_session_only);
   ZSTD_inBuffer input{in.data(), in.size(), 0};
-  ZSTD_outBuffer output{out.data(), out.size(), 0};
+  ZSTD_outBuffer output{out, capacity, 0};
+  // Once `out` is full, one more byte of room: a stream that fills it is too long.
+  char extra;
+  ZSTD_outBuffer spill{&extra, 1, 0};
   size_t pending = 1;
   while (true) {
-    const size_t in_before = input.pos, out_before = output.pos;
-    pending = ZSTD_decompressStream(stream.get(), &output, &input);
+    ZSTD_outBuffer* to = output.pos < output.size ? &output : &spill;
+    const size_t in_before = input.pos, out_before = to->pos;
+    pending = ZSTD_decompressStream(stream, to, &input);
     if (ZSTD_isError(pending)) {
       return absl::DataLossError(absl::StrCat("zstd: ", ZSTD_getErrorName(pending)));
     }
-    if (output.pos > expected) return SizeMismatch("zstd", expected, true, expected);
+    if (spill.pos > 0) return SizeMismatch("zstd", capacity, true, capacity);
     if (input.pos == input.size && pending == 0) break;
-    if (input.pos == in_before && output.pos == out_before) break;
+    if (input.pos == in_before && to->pos == out_before) break;
   }
   if (pending != 0) {
     return absl::DataLossError(
         absl::StrCat("zstd stream is truncated after ", output.pos, " decoded bytes"));
   }
-  if (exact && output.pos != expected) return SizeMismatch("zstd", output.pos, false, expected);
-  out.resize(output.pos);
+  return output.pos;
+}
+
+absl::StatusOr<std::string> ZstdDecode(absl::string_view in, uint64_t expected, bool exact) {
+  std::string out(expected, '\0');
+  CAIRN_ASSIGN_OR_RETURN(const uint64_t got, ZstdDecodeInto(in, out.data(), expected));
+  if (exact && got != expected) return SizeMismatch("zstd", got, false, expected);
+  out.resize(got);
   return out;
 }
 
@@ -136,21 +173,9 @@ absl::StatusOr<std::string> DecodeBytes(const std::vector<BytesCodec>& codecs, s
     const BytesCodec codec = codecs[i - 1];
     switch (codec) {
       case BytesCodec::kCrc32c: {
-        if (stored.size() < 4) {
-          return absl::DataLossError(
-              absl::StrCat("crc32c: ", stored.size(), " bytes, too short to hold a checksum"));
-        }
-        const size_t body = stored.size() - 4;
-        uint32_t want = 0;
-        for (int b = 0; b < 4; ++b) {
-          want |= static_cast<uint32_t>(static_cast<uint8_t>(stored[body + b])) << (8 * b);
-        }
-        const uint32_t got = Crc32c(stored.data(), body);
-        if (got != want) {
-          return absl::DataLossError(
-              absl::StrCat("crc32c mismatch: the data has ", got, ", the checksum says ", want));
-        }
-        stored.resize(body);
+        absl::string_view body = stored;
+        CAIRN_RETURN_IF_ERROR(CheckCrc32c(&body));
+        stored.resize(body.size());
         break;
       }
       case BytesCodec::kZstd: {
@@ -172,6 +197,40 @@ absl::StatusOr<std::string> DecodeBytes(const std::vector<BytesCodec>& codecs, s
   return stored;
 }
 
+absl::Status DecodeBytesInto(const std::vector<BytesCodec>& codecs, absl::string_view stored,
+                             uint64_t decoded_size, char* out) {
+  // Checksums last in encoding order are checked where the bytes are.
+  size_t n = codecs.size();
+  for (; n > 0 && codecs[n - 1] == BytesCodec::kCrc32c; --n) {
+    CAIRN_RETURN_IF_ERROR(CheckCrc32c(&stored));
+  }
+  if (n == 0) {
+    if (stored.size() != decoded_size) {
+      return absl::DataLossError(absl::StrCat("chunk holds ", stored.size(), " bytes where ",
+                                              decoded_size, " were expected"));
+    }
+    if (out != stored.data() && decoded_size > 0) std::memcpy(out, stored.data(), decoded_size);
+    return absl::OkStatus();
+  }
+  if (n == 1 && codecs[0] == BytesCodec::kZstd) {
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t got, ZstdDecodeInto(stored, out, decoded_size));
+    if (got != decoded_size) return SizeMismatch("zstd", got, false, decoded_size);
+    return absl::OkStatus();
+  }
+  const std::vector<BytesCodec> rest(codecs.begin(), codecs.begin() + n);
+  CAIRN_ASSIGN_OR_RETURN(std::string decoded, DecodeBytes(rest, std::string(stored), decoded_size));
+  if (decoded_size > 0) std::memcpy(out, decoded.data(), decoded_size);
+  return absl::OkStatus();
+}
+
+uint64_t StoredSizeBound(const std::vector<BytesCodec>& codecs, uint64_t decoded_size) {
+  uint64_t size = decoded_size;
+  for (BytesCodec codec : codecs) {
+    size = codec == BytesCodec::kCrc32c ? size + 4 : IntermediateBound(size);
+  }
+  return size;
+}
+
 void SwapElementBytes(DType dtype, char* data, uint64_t count) {
   size_t size = DTypeSize(dtype);
   if (IsComplex(dtype)) {
@@ -182,10 +241,19 @@ void SwapElementBytes(DType dtype, char* data, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) std::reverse(data + i * size, data + (i + 1) * size);
 }
 
-void ToNativeLayout(const CodecChain& chain, DType dtype, const Shape& chunk_shape,
-                    std::string* bytes) {
-  const uint64_t count = bytes->size() / DTypeSize(dtype);
-  if (chain.big_endian) SwapElementBytes(dtype, bytes->data(), count);
+bool IsNativeLayout(const CodecChain& chain, DType dtype) {
+  const size_t element = IsComplex(dtype) ? DTypeSize(dtype) / 2 : DTypeSize(dtype);
+  if (chain.big_endian && element > 1) return false;
+  for (size_t i = 0; i < chain.transpose.size(); ++i) {
+    if (chain.transpose[i] != static_cast<int>(i)) return false;
+  }
+  return true;
+}
+
+void ToNativeLayout(const CodecChain& chain, DType dtype, const Shape& chunk_shape, char* bytes,
+                    uint64_t size_in_bytes) {
+  const uint64_t count = size_in_bytes / DTypeSize(dtype);
+  if (chain.big_endian) SwapElementBytes(dtype, bytes, count);
   const std::vector<int>& perm = chain.transpose;
   bool identity = true;
   for (size_t i = 0; i < perm.size(); ++i) identity = identity && perm[i] == static_cast<int>(i);
@@ -203,10 +271,10 @@ void ToNativeLayout(const CodecChain& chain, DType dtype, const Shape& chunk_sha
     step[i] = chunk_stride[perm[i]];
     extent[i] = static_cast<uint64_t>(chunk_shape[perm[i]]);
   }
-  std::string out(bytes->size(), '\0');
+  std::string out(size_in_bytes, '\0');
   uint64_t target = 0;
   for (uint64_t n = 0; n < count; ++n) {
-    std::memcpy(out.data() + target * size, bytes->data() + n * size, size);
+    std::memcpy(out.data() + target * size, bytes + n * size, size);
     for (size_t i = rank; i > 0; --i) {
       if (++index[i - 1] < extent[i - 1]) {
         target += step[i - 1];
@@ -216,7 +284,7 @@ void ToNativeLayout(const CodecChain& chain, DType dtype, const Shape& chunk_sha
       index[i - 1] = 0;
     }
   }
-  *bytes = std::move(out);
+  std::memcpy(bytes, out.data(), size_in_bytes);
 }
 
 }  // namespace cairn::zarr_internal
