@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The comparison suite: installs what is missing (cairn's build dependencies, and Debian's
 # Python 3 with numpy, torch and h5py), builds the suite's worker in Release, and runs cairn
-# against raw write()/read(), torch.save, numpy.savez and h5py on the same states.
-# Prints the tables and writes bench/results/suite.{md,json,csv}. Takes about 14 minutes.
+# against raw write()/read(), torch.save, numpy.savez and h5py on the same states, after loading
+# an Orbax checkpoint against cairn's (bench/orbax_bench). Prints the tables and writes
+# bench/results/orbax_load.txt and bench/results/suite.{md,json,csv}. Takes about 14 minutes.
 # Arguments go to bench/suite/run_suite.py (--runs, --dir, --skip, ...; see --help).
 # CAIRN_BENCH_DIR picks the file system to save to (default /var/tmp).
 set -euo pipefail
@@ -11,5 +12,10 @@ bash scripts/install-deps.sh python3 python3-numpy python3-torch python3-h5py \
   util-linux util-linux-extra
 bash scripts/build.sh build-bench -DCMAKE_BUILD_TYPE=Release -DCAIRN_BUILD_TESTS=OFF \
   -DCAIRN_BUILD_EXAMPLES=OFF
+# Orbax's format (OCDBT + zarr v3, as Orbax's v1 API writes it) against cairn's own on the same
+# 1 GiB state, whole and one array, warm and cold: the orbax_load_vs_cairn= line.
+mkdir -p bench/results
+CAIRN_BENCH_DIR=${CAIRN_BENCH_DIR:-/var/tmp} build-bench/bench/orbax_bench 5 |
+  tee bench/results/orbax_load.txt
 # Debian's interpreter, where the peers' packages are, whatever python3 comes first in PATH.
 exec /usr/bin/python3 bench/suite/run_suite.py --worker build-bench/bench/suite_worker "$@"
