@@ -2,19 +2,16 @@
 // describes (nested dicts and lists, scalars, strings, empty containers, skipped leaves), every
 // abstract-tree feature on Orbax's arrays, and the checks that a _METADATA disagreeing with its
 // arrays fails clearly.
-#include <atomic>
 #include <cstdint>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem_util.h"
-#include "cairn/utils/forwarding_filesystem.h"
 #include "cairn/utils/memory_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/access_recording_filesystem.h"
 #include "tests/support/orbax_pytree_writer.h"
 #include "tests/support/trees.h"
 
@@ -24,6 +21,7 @@ namespace {
 using orbax_test::I;
 using orbax_test::K;
 using orbax_test::OrbaxPyTreeWriter;
+using testing::AccessRecordingFilesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::Iota;
@@ -31,53 +29,6 @@ using testing::SpecOf;
 using testing::Values;
 
 constexpr char kDir[] = "/ckpt/state";
-
-// Records every file opened for reading, and counts every operation that would change anything.
-class OpenRecordingFilesystem final : public ForwardingFilesystem {
- public:
-  explicit OpenRecordingFilesystem(Filesystem* inner) : ForwardingFilesystem(inner) {}
-  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    ++mutations_;
-    return ForwardingFilesystem::NewWritableFile(path);
-  }
-  absl::Status CreateDir(const std::string& path) override {
-    ++mutations_;
-    return ForwardingFilesystem::CreateDir(path);
-  }
-  absl::Status DeleteFile(const std::string& path) override {
-    ++mutations_;
-    return ForwardingFilesystem::DeleteFile(path);
-  }
-  absl::Status DeleteDir(const std::string& path) override {
-    ++mutations_;
-    return ForwardingFilesystem::DeleteDir(path);
-  }
-  absl::Status Rename(const std::string& from, const std::string& to) override {
-    ++mutations_;
-    return ForwardingFilesystem::Rename(from, to);
-  }
-  int mutations() const { return mutations_.load(); }
-  void ForgetOpened() {
-    absl::MutexLock lock(&mu_);
-    opened_.clear();
-  }
-  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
-    {
-      absl::MutexLock lock(&mu_);
-      opened_.insert(path);
-    }
-    return ForwardingFilesystem::NewReadableFile(path);
-  }
-  bool Opened(const std::string& path) {
-    absl::MutexLock lock(&mu_);
-    return opened_.count(path) > 0;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::set<std::string> opened_;
-  std::atomic<int> mutations_{0};
-};
 
 class OrbaxPyTreeTest : public ::testing::Test {
  protected:
@@ -104,7 +55,7 @@ class OrbaxPyTreeTest : public ::testing::Test {
   }
 
   MemoryFilesystem memory_;
-  OpenRecordingFilesystem fs_{&memory_};
+  AccessRecordingFilesystem fs_{&memory_};
 };
 
 TEST_F(OrbaxPyTreeTest, LoadsTheTreeAsSaved) {

@@ -2,20 +2,16 @@
 // per-array zarr layout): the same tree is written in each, and every abstract-tree feature must
 // load it the same way: as saved, casts, regions across chunks, pad and truncate, placeholders
 // never read, caller buffers, partial loads, structure errors, the allocation budget, metadata.
-#include <atomic>
 #include <functional>
 #include <ostream>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/synchronization/mutex.h"
 #include "cairn/storage/pytree_store.h"
-#include "cairn/utils/forwarding_filesystem.h"
 #include "cairn/utils/memory_filesystem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/access_recording_filesystem.h"
 #include "tests/support/orbax_pytree_writer.h"
 #include "tests/support/trees.h"
 
@@ -29,29 +25,6 @@ using testing::SpecOf;
 using testing::Values;
 
 constexpr char kDir[] = "/tree";
-
-// Counts the files opened below a path, to tell which arrays a load read.
-class OpenCountingFilesystem final : public ForwardingFilesystem {
- public:
-  explicit OpenCountingFilesystem(Filesystem* inner) : ForwardingFilesystem(inner) {}
-  absl::StatusOr<std::unique_ptr<ReadableFile>> NewReadableFile(const std::string& path) override {
-    absl::MutexLock lock(&mu_);
-    opened_.push_back(path);
-    return ForwardingFilesystem::NewReadableFile(path);
-  }
-  std::vector<std::string> Opened() {
-    absl::MutexLock lock(&mu_);
-    return opened_;
-  }
-  void Forget() {
-    absl::MutexLock lock(&mu_);
-    opened_.clear();
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> opened_;
-};
 
 // The tree every format holds: w float32 (6, 4) in chunks of 2 rows; b int64 (5,); big float32
 // {1, 300, -5}; layers a list of two float64 (3,) arrays.
@@ -100,16 +73,8 @@ class StoredTreeConformanceTest : public ::testing::TestWithParam<Format> {
     return options;
   }
 
-  // Whether a load opened any file whose path mentions `name` (an array's directory or data).
-  bool OpenedAnythingOf(const std::string& name) {
-    for (const std::string& path : fs_.Opened()) {
-      if (absl::StrContains(path, "/" + name)) return true;
-    }
-    return false;
-  }
-
   MemoryFilesystem memory_;
-  OpenCountingFilesystem fs_{&memory_};
+  testing::AccessRecordingFilesystem fs_{&memory_};
 };
 
 TEST_P(StoredTreeConformanceTest, LoadsAsSaved) {
@@ -175,14 +140,14 @@ TEST_P(StoredTreeConformanceTest, PlaceholdersAreNotRead) {
   abstract.Set("b", Tree::AsSaved());
   abstract.Set("big", Tree::Placeholder());
   abstract.Set("layers", Tree::Placeholder());
-  fs_.Forget();
+  fs_.ForgetOpened();
   absl::StatusOr<Tree> tree = LoadTree(kDir, abstract, Options());
   ASSERT_TRUE(tree.ok()) << tree.status();
   EXPECT_EQ(tree->Find("w")->kind(), Tree::Kind::kPlaceholder);
   EXPECT_THAT(Values<int64_t>(*tree->Find("b")), ElementsAre(0, 1, 2, 3, 4));
   if (GetParam().name == "orbax") {
-    EXPECT_FALSE(OpenedAnythingOf("w/"));
-    EXPECT_FALSE(OpenedAnythingOf("layers."));
+    EXPECT_FALSE(fs_.OpenedAnything("/w/"));
+    EXPECT_FALSE(fs_.OpenedAnything("/layers."));
   }
 }
 
