@@ -43,8 +43,8 @@ void Run(const uint8_t* data, size_t size) {
   const size_t nul = input.find('\0');
   const std::string metadata = input.substr(0, nul);
   const std::string chunk = nul == input.npos ? "" : input.substr(nul + 1);
-  auto source = std::make_shared<FuzzSource>(data[0] & 1 ? "zarr.json" : ".zarray", metadata,
-                                             chunk);
+  auto source =
+      std::make_shared<FuzzSource>(data[0] & 1 ? "zarr.json" : ".zarray", metadata, chunk);
   auto array = ZarrArray::Open(source, "");
   if (!array.ok()) return;
   const ZarrMetadata& meta = (*array)->metadata();

@@ -340,20 +340,22 @@ class OrbaxStoredTree final : public StoredTree {
   std::vector<std::pair<const ZarrArray*, ZarrChunkRead>> planned_;
 };
 
-}  // namespace
-
-absl::StatusOr<bool> HoldsOrbaxTree(Filesystem& fs, const std::string& dir) {
-  absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(dir, kOrbaxPyTreeMetadataFileName));
+// Whether `dir` holds a file (not a directory) named `name`.
+absl::StatusOr<bool> HoldsFile(Filesystem& fs, const std::string& dir, const char* name) {
+  absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(dir, name));
   if (absl::IsNotFound(info.status())) return false;
   CAIRN_RETURN_IF_ERROR(info.status());
   return !info->is_directory();
 }
 
+}  // namespace
+
+absl::StatusOr<bool> HoldsOrbaxTree(Filesystem& fs, const std::string& dir) {
+  return HoldsFile(fs, dir, kOrbaxPyTreeMetadataFileName);
+}
+
 absl::StatusOr<bool> HoldsMsgpackCheckpoint(Filesystem& fs, const std::string& dir) {
-  absl::StatusOr<FileInfo> info = fs.Stat(JoinPath(dir, kMsgpackCheckpointFileName));
-  if (absl::IsNotFound(info.status())) return false;
-  CAIRN_RETURN_IF_ERROR(info.status());
-  return info->is_file();
+  return HoldsFile(fs, dir, kMsgpackCheckpointFileName);
 }
 
 absl::StatusOr<std::unique_ptr<StoredTree>> OpenOrbaxStoredTree(Filesystem& fs,
