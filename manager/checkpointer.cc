@@ -108,26 +108,47 @@ Checkpointables PyTreeItems(const Tree& state) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& named_root,
-                                                                   CheckpointerOptions options) {
-  CAIRN_RETURN_IF_ERROR(CheckOptions(options));
+absl::StatusOr<Checkpointer::Opened> Checkpointer::OpenAlone(const std::string& named_root,
+                                                             const CheckpointerOptions& options) {
   Filesystem* fs = options.filesystem ? options.filesystem : Filesystem::Default();
-  CAIRN_ASSIGN_OR_RETURN(const std::string root, ResolveRoot(*fs, named_root));
-  CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, root, options));
-  if (options.handle_sigterm) CAIRN_RETURN_IF_ERROR(InstallPreemptionHandler());
+  Opened opened;
+  CAIRN_ASSIGN_OR_RETURN(opened.root, ResolveRoot(*fs, named_root));
+  CAIRN_RETURN_IF_ERROR(OpenRoot(*fs, opened.root, options));
   std::vector<SkippedStepName> skipped;
   StepListingOptions listing = ListingFor(options, fs);
   listing.skipped = &skipped;
-  CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> steps, ListSteps(root, listing));
+  CAIRN_ASSIGN_OR_RETURN(opened.steps, ListSteps(opened.root, listing));
   for (const SkippedStepName& name : skipped) {
     std::fprintf(stderr, "cairn: %s\n", name.reason.c_str());
   }
+  return opened;
+}
+
+absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::Create(const std::string& named_root,
+                                                                   CheckpointerOptions options) {
+  Filesystem* fs = options.filesystem ? options.filesystem : Filesystem::Default();
+  absl::Status checked = CheckOptions(options);
+  if (checked.ok() && options.handle_sigterm) checked = InstallPreemptionHandler();
+  Opened opened;
+  if (options.coordinator != nullptr) {
+    CAIRN_ASSIGN_OR_RETURN(opened, OpenTogether(named_root, options, checked));
+  } else {
+    CAIRN_RETURN_IF_ERROR(checked);
+    CAIRN_ASSIGN_OR_RETURN(opened, OpenAlone(named_root, options));
+  }
+  const std::string root = std::move(opened.root);
+  const std::vector<int64_t> steps = std::move(opened.steps);
 
   std::unique_ptr<Checkpointer> checkpointer(new Checkpointer(root, std::move(options), fs));
   Checkpointer& c = *checkpointer;
+  if (c.together()) {
+    CAIRN_ASSIGN_OR_RETURN(c.save_coordinator_, c.coordinator_->Duplicate());
+  }
   absl::MutexLock lock(&c.mu_);
   for (int64_t step : steps) c.steps_.emplace_hint(c.steps_.end(), step, std::nullopt);
   if (!steps.empty()) c.highest_step_ = steps.back();
+  // Of a run saved together, only the primary cleans up and retires steps.
+  if (!c.primary()) return checkpointer;
   if (!c.options_.read_only && c.options_.cleanup_temporaries) {
     // In the background: the first save need not wait for a crashed run's leftovers to go.
     ++c.background_tasks_;
@@ -156,6 +177,7 @@ Checkpointer::Checkpointer(std::string root, CheckpointerOptions options, Filesy
       preservation_(options_.preservation_policies),
       save_policies_(options_.save_policies),
       staging_(std::make_unique<internal::StagingPool>()),
+      coordinator_(options_.coordinator),
       saver_(std::make_unique<ThreadPool>(1)),
       deleter_(std::make_unique<ThreadPool>(1)) {
   if (options_.max_to_keep)
@@ -186,6 +208,7 @@ CheckpointOptions Checkpointer::StepOptions() const {
 }
 
 bool Checkpointer::Preempted() const {
+  if (together()) return agreed_preemption_.load();
   return preempted_.load() || (options_.handle_sigterm && PreemptionSignalled());
 }
 
@@ -197,6 +220,14 @@ std::optional<int64_t> Checkpointer::LatestIncludingInFlightLocked() const {
 }
 
 bool Checkpointer::ShouldSave(int64_t step) const {
+  if (together()) {
+    absl::StatusOr<bool> save = DecideTogether(step, nullptr, absl::OkStatus());
+    if (save.ok()) return *save;
+    // The coordinator stays broken, so the next Save reports this; say it here meanwhile.
+    std::fprintf(stderr, "cairn: ShouldSave(%lld) could not agree with the other processes: %s\n",
+                 static_cast<long long>(step), save.status().ToString().c_str());
+    return false;
+  }
   absl::MutexLock lock(&mu_);
   return ShouldSaveLocked(step);
 }
@@ -360,9 +391,14 @@ absl::StatusOr<SaveFuture> Checkpointer::SaveItemsAsync(int64_t step, Checkpoint
 absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, Checkpointables items,
                                                    const SaveArgs& args, AsyncCopy copy) {
   const absl::Time called = absl::Now();
-  CAIRN_RETURN_IF_ERROR(ValidateSave(step, items, args));
   bool replacing = false;
-  {
+  if (together()) {
+    // The primary decides for all, the lease of a step to overwrite included.
+    CAIRN_ASSIGN_OR_RETURN(const bool save,
+                           DecideTogether(step, &args, ValidateSave(step, items, args)));
+    if (!save) return SaveFuture(step);
+  } else {
+    CAIRN_RETURN_IF_ERROR(ValidateSave(step, items, args));
     absl::MutexLock lock(&mu_);
     CAIRN_ASSIGN_OR_RETURN(const bool save, DecideLocked(step, args));
     if (!save) return SaveFuture(step);
@@ -388,10 +424,21 @@ absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, Checkpointables
       return closed_ || static_cast<int>(in_flight_.size()) < options_.max_saves_in_flight;
     };
     mu_.Await(absl::Condition(&has_room));
-    CAIRN_RETURN_IF_ERROR(TakeUnreportedSaveErrorsLocked(step));
-    // Decided again: the wait may have seen a save of this step commit, or the checkpointer close.
-    CAIRN_ASSIGN_OR_RETURN(const bool save, DecideLocked(step, args));
-    if (!save) return SaveFuture(step);
+    if (together()) {
+      // Every process saves the step agreed on: this one takes part even when it cannot.
+      absl::Status failure = TakeUnreportedSaveErrorsLocked(step);
+      if (failure.ok() && closed_) {
+        failure = absl::FailedPreconditionError(
+            absl::StrCat("cannot save step ", step, ": the checkpointer is closed"));
+      }
+      if (!failure.ok()) return JoinSaveWithFailureLocked(step, std::move(failure));
+    } else {
+      CAIRN_RETURN_IF_ERROR(TakeUnreportedSaveErrorsLocked(step));
+      // Decided again: the wait may have seen a save of this step commit, or the checkpointer
+      // close.
+      CAIRN_ASSIGN_OR_RETURN(const bool save, DecideLocked(step, args));
+      if (!save) return SaveFuture(step);
+    }
     in_flight_.insert(step);
     ++background_tasks_;
     last_save_start_ = called;
@@ -405,7 +452,10 @@ absl::StatusOr<SaveFuture> Checkpointer::StartSave(int64_t step, Checkpointables
     absl::MutexLock lock(&mu_);
     in_flight_.erase(step);
     --background_tasks_;
-    return Annotate(snapshot.status(), absl::StrCat("step ", step, " was not saved"));
+    const absl::Status failure =
+        Annotate(snapshot.status(), absl::StrCat("step ", step, " was not saved"));
+    if (together()) return JoinSaveWithFailureLocked(step, failure);
+    return failure;
   }
   job->snapshot = *std::move(snapshot);
   const absl::Time copied = absl::Now();
@@ -435,6 +485,7 @@ void Checkpointer::RunSave(SaveJob& job) {
   };
   CheckpointSaveStats stats;
   options.stats = &stats;
+  options.coordinator = save_coordinator_.get();
   const absl::Status status = SaveCheckpointables(StepDir(job.step), job.snapshot.items(), options);
   // The staging memory goes back to the pool before the next save is let in to reuse it.
   job.snapshot.Release();
@@ -458,7 +509,7 @@ void Checkpointer::RunSave(SaveJob& job) {
   }
   if (options_.on_save_finished) options_.on_save_finished(report);
   absl::MutexLock lock(&mu_);
-  if (status.ok() && !preservation_.empty()) ScheduleRetentionLocked();
+  if (status.ok() && !preservation_.empty() && primary()) ScheduleRetentionLocked();
   --background_tasks_;
 }
 
@@ -513,6 +564,14 @@ absl::Status Checkpointer::ApplyRetention() {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot apply retention under ", root_, ": the checkpointer is read-only"));
   }
+  if (together()) {
+    return RunOnPrimary(
+        "cairn.checkpointer.retention", [this] { return ApplyRetentionHere(); }, false);
+  }
+  return ApplyRetentionHere();
+}
+
+absl::Status Checkpointer::ApplyRetentionHere() {
   // On the deletion thread, so that it never runs beside another pass or a Delete.
   absl::Status status = absl::InternalError("retention did not run");
   absl::Notification done;
@@ -546,7 +605,7 @@ absl::Status Checkpointer::RetentionPass() {
       // A leased step stays listed and is retried by the next pass.
       if (*outcome == StepDeletion::kLeased) continue;
       absl::MutexLock lock(&mu_);
-      steps_.erase(step);
+      ForgetStepLocked(step);
     }
   }
   return status;
@@ -663,6 +722,14 @@ absl::StatusOr<std::map<std::string, CheckpointableInfo>> Checkpointer::Checkpoi
 }
 
 absl::Status Checkpointer::Reload() {
+  if (together()) {
+    return RunOnPrimary(
+        "cairn.checkpointer.reload", [this] { return ReloadHere(); }, true);
+  }
+  return ReloadHere();
+}
+
+absl::Status Checkpointer::ReloadHere() {
   CAIRN_ASSIGN_OR_RETURN(const std::vector<int64_t> listed,
                          ListSteps(root_, ListingFor(options_, &fs_)));
   std::vector<int64_t> vanished;
@@ -698,6 +765,14 @@ absl::Status Checkpointer::Delete(int64_t step) {
     return absl::FailedPreconditionError(absl::StrCat("cannot delete step ", step, " under ", root_,
                                                       ": the checkpointer is read-only"));
   }
+  if (together()) {
+    return RunOnPrimary(
+        "cairn.checkpointer.delete", [this, step] { return DeleteHere(step); }, false);
+  }
+  return DeleteHere(step);
+}
+
+absl::Status Checkpointer::DeleteHere(int64_t step) {
   {
     absl::MutexLock lock(&mu_);
     if (in_flight_.count(step) > 0) {
@@ -722,8 +797,12 @@ absl::Status Checkpointer::Delete(int64_t step) {
                      ") and was kept; delete it once the reader is done"));
   }
   absl::MutexLock lock(&mu_);
-  steps_.erase(step);
+  ForgetStepLocked(step);
   return absl::OkStatus();
+}
+
+void Checkpointer::ForgetStepLocked(int64_t step) {
+  if (steps_.erase(step) > 0 && together() && primary()) retired_untold_.push_back(step);
 }
 
 }  // namespace cairn

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@
 #include "cairn/manager/save_future.h"
 #include "cairn/manager/step_info.h"
 #include "cairn/steps/checkpoint.h"
+#include "cairn/utils/coordinator.h"
 #include "cairn/utils/thread_pool.h"
 
 namespace cairn {
@@ -125,14 +127,43 @@ class Checkpointer {
   absl::Status ApplyRetention();
 
   // Records a preemption, as SIGTERM does with handle_sigterm: the next step offered is saved.
+  // With a coordinator, on every process: the next ShouldSave, Save or SaveAsync tells them all.
   void NotifyPreemption() { preempted_.store(true); }
-  // Whether a preemption was notified or signalled: the loop should save and stop.
+  // Whether a preemption was notified or signalled: the loop should save and stop. With a
+  // coordinator, once the processes agreed on it (at a ShouldSave, Save or SaveAsync), so that
+  // every process stops after the same step.
   bool Preempted() const;
 
  private:
   struct SaveJob;
 
   Checkpointer(std::string root, CheckpointerOptions options, Filesystem* fs);
+
+  // Runs saved by several processes (manager/checkpointer_processes.cc).
+  // Opening: the primary opens the root and lists it; every process checks that it sees the
+  // root; the saves get a coordinator of their own. Returns the steps listed.
+  struct Opened {
+    std::string root;
+    std::vector<int64_t> steps;
+  };
+  static absl::StatusOr<Opened> OpenTogether(const std::string& named_root,
+                                             const CheckpointerOptions& options,
+                                             absl::Status local);
+  // Opening alone: the root resolved and opened, its steps listed.
+  static absl::StatusOr<Opened> OpenAlone(const std::string& named_root,
+                                          const CheckpointerOptions& options);
+  // The primary's decision on offering `step` (with `args`; none for ShouldSave), shared: whether
+  // to save, with the preemption any process saw and the steps the primary retired since.
+  absl::StatusOr<bool> DecideTogether(int64_t step, const SaveArgs* args, absl::Status local) const;
+  // The primary runs `operation` (a deletion, a retention pass, a listing) and every process
+  // learns its outcome and the steps it removed, or with `share_listing` its whole listing.
+  absl::Status RunOnPrimary(absl::string_view name, const std::function<absl::Status()>& operation,
+                            bool share_listing);
+  // The steps the primary retired since it last told the others ("3,7,9"), and applying them.
+  std::string TakeRetiredLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyRetiredLocked(absl::string_view retired) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool together() const { return coordinator_ != nullptr; }
+  bool primary() const { return coordinator_ == nullptr || coordinator_->is_primary(); }
 
   CheckpointOptions StepOptions() const;
   // The public saves copy the caller's items once (the tree's structure, not its arrays) and
@@ -160,6 +191,17 @@ class Checkpointer {
   // The info of every committed step, reading what is not cached yet.
   absl::StatusOr<std::vector<StepInfo>> StepInfos() const;
   absl::Status RequireCommitted(int64_t step) const;
+  // This process's part of Reload, Delete and ApplyRetention.
+  absl::Status ReloadHere();
+  absl::Status DeleteHere(int64_t step);
+  absl::Status ApplyRetentionHere();
+  // A process of a run saved together that cannot save the step the processes agreed on: it
+  // still takes part in the save (in order, on the saver thread) so the others fail with it.
+  absl::Status JoinSaveWithFailureLocked(int64_t step, absl::Status failure)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `step` from the committed steps; on the primary of a run saved together, records it
+  // for the others.
+  void ForgetStepLocked(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string root_;
   const CheckpointerOptions options_;
@@ -168,6 +210,12 @@ class Checkpointer {
   std::vector<std::shared_ptr<const SavePolicy>> save_policies_;
   const std::unique_ptr<internal::StagingPool> staging_;
   std::atomic<bool> preempted_{false};
+  // Runs saved by several processes: decisions on the caller's thread use `coordinator_`; the
+  // saver thread uses its duplicate, so that the two never mix.
+  Coordinator* const coordinator_;
+  std::unique_ptr<Coordinator> save_coordinator_;
+  // The preemption the processes agreed on.
+  mutable std::atomic<bool> agreed_preemption_{false};
 
   mutable absl::Mutex mu_;
   // Committed steps, with what policies need of them once read (loaded lazily: a root of
@@ -183,6 +231,8 @@ class Checkpointer {
   int background_tasks_ ABSL_GUARDED_BY(mu_) = 0;
   bool retention_queued_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // On the primary of a run saved together: steps retired since the others were last told.
+  mutable std::vector<int64_t> retired_untold_ ABSL_GUARDED_BY(mu_);
 
   // One thread writes saves in order; another deletes, so a slow deletion never delays a save.
   // Declared last: they are joined before the state they use is destroyed.

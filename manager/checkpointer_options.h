@@ -76,6 +76,16 @@ struct CheckpointerOptions {
   StoreLoadOptions store_load;
   Filesystem* filesystem = nullptr;           // default: Filesystem::Default()
   const HandlerRegistry* registry = nullptr;  // default: HandlerRegistry::Global()
+
+  // The processes that save this run together (an MpiCoordinator, say; docs/MPI.md), or null
+  // for this process alone. Not owned; it must outlive the Checkpointer and be used by nothing
+  // else meanwhile. Every process opens its own Checkpointer with its coordinator and then makes
+  // the same calls in the same order: Create, ShouldSave, Save and SaveAsync (with its own pieces
+  // of each array, Array::set_placement), Reload, Delete and ApplyRetention are collective. The
+  // primary (process 0) decides (save policies, preemption seen by any process, retention,
+  // leases, existing steps) and tells the others, so every process saves the same steps and
+  // stops at the same one. Listing, loading and waiting stay local.
+  Coordinator* coordinator = nullptr;
 };
 
 // Options of one save.

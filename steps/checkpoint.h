@@ -59,6 +59,13 @@ struct CheckpointOptions {
   const HandlerRegistry* registry = nullptr;  // default: HandlerRegistry::Global()
   // When set, a successful save fills it in.
   CheckpointSaveStats* stats = nullptr;
+  // The processes saving this checkpoint together (docs/MPI.md); null: this process alone.
+  // Every process calls SaveCheckpointables with its own pieces of each pytree (placed arrays),
+  // and every process returns the same outcome. Pytrees are written by all of them, each its
+  // own data; other checkpointables (JSON, stateful objects) by the primary alone, from its
+  // values. The primary prepares the directory, writes the metadata and the marker, and commits
+  // once every process's data is durable.
+  Coordinator* coordinator = nullptr;
 };
 
 // Which pytree Load and Metadata read.
@@ -87,7 +94,7 @@ struct CheckpointableName {
 // well-formed UTF-8; JSON nested too deep. SaveCheckpointables checks it before writing anything.
 absl::Status CheckSavable(const Checkpointables& items);
 
-// Saves `items` as one checkpoint at `dir`, atomically.
+// Saves `items` as one checkpoint at `dir`, atomically (with options.coordinator: collective).
 absl::Status SaveCheckpointables(const std::string& dir, const Checkpointables& items,
                                  const CheckpointOptions& options = CheckpointOptions());
 // Saves `tree` as the checkpointable "pytree".

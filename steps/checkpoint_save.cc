@@ -6,17 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/commit_marker.h"
+#include "cairn/steps/internal/save_with_failure.h"
 #include "cairn/steps/internal/step_contents.h"
 #include "cairn/steps/temporary_names.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/checksumming_filesystem.h"
 #include "cairn/utils/counting_filesystem.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/internal/collective_outcome.h"
 #include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
 
@@ -32,14 +35,70 @@ class CheckpointWriter {
         checksumming_(options.filesystem ? options.filesystem : Filesystem::Default()),
         counting_(&checksumming_),
         fs_(counting_),
-        registry_(options.registry ? *options.registry : HandlerRegistry::Global()) {}
+        registry_(options.registry ? *options.registry : HandlerRegistry::Global()),
+        coordinator_(options.coordinator ? *options.coordinator
+                                         : *SingleProcessCoordinator::Default()),
+        primary_(coordinator_.is_primary()) {}
 
-  absl::Status Write(const Checkpointables& items) {
+  // Every process runs the same collectives whatever fails locally, so that a failure on one
+  // becomes the same error on all instead of a wait for the one that stopped: prepare (every
+  // process's checks gathered; the primary prepares the directory and writes the checkpointables
+  // that are not pytrees), the pytrees (each save agreed by the store), then written (every
+  // process's outcome gathered; the primary commits) and the verdict.
+  absl::Status Write(const Checkpointables& items, const absl::Status& failure = absl::OkStatus()) {
+    start_ = absl::Now();
+    std::vector<std::shared_ptr<const CheckpointableHandler>> handlers;
+    const absl::Status checked = failure.ok() ? CheckLocally(items, &handlers) : failure;
+    CAIRN_ASSIGN_OR_RETURN(
+        const std::vector<std::string> checks,
+        coordinator_.Gather("cairn.checkpoint.check",
+                            internal::EncodeOutcome(checked, Signature(items, handlers))));
+    absl::Status prepared = checked;
+    if (primary_) {
+      prepared = internal::FirstFailure(checks, "saving the checkpoint");
+      if (prepared.ok()) prepared = SameItemsEverywhere(checks);
+      if (prepared.ok()) prepared = Prepare(items, handlers);
+    }
+    absl::StatusOr<std::string> work =
+        internal::ShareOutcome(coordinator_, "cairn.checkpoint.prepare", prepared, work_);
+    if (!work.ok()) return Abandon(work.status());
+    work_ = *std::move(work);
+
+    absl::Status written = WriteTrees(items, handlers);
+    absl::StatusOr<std::vector<std::string>> outcomes = coordinator_.Gather(
+        "cairn.checkpoint.written",
+        internal::EncodeOutcome(written, absl::StrCat(counting_.bytes_written())));
+    if (!outcomes.ok()) return Abandon(outcomes.status());
+    absl::Status committed = written;
+    if (primary_) {
+      committed = internal::FirstFailure(*outcomes, "saving the checkpoint");
+      if (committed.ok()) committed = Commit(items, handlers, *outcomes);
+    }
+    absl::StatusOr<std::string> verdict =
+        internal::ShareOutcome(coordinator_, "cairn.checkpoint.commit", committed,
+                               absl::StrCat(absl::ToUnixNanos(stats_.commit_time)));
+    // The primary knows its own outcome: a process that did not hear it changes nothing.
+    if (primary_ && committed.ok()) verdict = "";
+    if (!verdict.ok()) return Abandon(verdict.status());
+    if (!primary_) {
+      int64_t nanos = 0;
+      if (absl::SimpleAtoi(*verdict, &nanos)) stats_.commit_time = absl::FromUnixNanos(nanos);
+    }
+    if (options_.stats != nullptr) {
+      stats_.bytes_written = counting_.bytes_written();
+      stats_.commit_duration = absl::Now() - trees_done_;
+      *options_.stats = stats_;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status CheckLocally(const Checkpointables& items,
+                            std::vector<std::shared_ptr<const CheckpointableHandler>>* handlers) {
     if (BaseName(dir_).empty() || ParseTemporaryName(BaseName(dir_))) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot save a checkpoint at ", dir_, ": not a usable directory name"));
     }
-    std::vector<std::shared_ptr<const CheckpointableHandler>> handlers;
     for (const auto& [name, value] : items) {
       CAIRN_RETURN_IF_ERROR(ValidateCheckpointableName(name));
       absl::StatusOr<std::shared_ptr<const CheckpointableHandler>> handler =
@@ -48,22 +107,52 @@ class CheckpointWriter {
         return absl::InvalidArgumentError(
             absl::StrCat("checkpointable '", name, "': ", handler.status().message()));
       }
-      handlers.push_back(*std::move(handler));
+      handlers->push_back(*std::move(handler));
     }
     CAIRN_RETURN_IF_ERROR(CheckSavable(items));
     // What _CHECKPOINT_METADATA holds must read back, or the whole step would not load.
     CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.custom_metadata, "the custom metadata"));
     CAIRN_RETURN_IF_ERROR(CheckJsonForSave(options_.metrics, "the metrics"));
-    CAIRN_RETURN_IF_ERROR(
-        CheckJsonForSave(options_.performance_metrics, "the performance metrics"));
+    return CheckJsonForSave(options_.performance_metrics, "the performance metrics");
+  }
+
+  // The names of the checkpointables and their handlers, which every process must agree on.
+  static std::string Signature(
+      const Checkpointables& items,
+      const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
+    std::string signature;
+    size_t i = 0;
+    for (const auto& [name, value] : items) {
+      absl::StrAppend(&signature, i > 0 ? ", " : "", name, " (",
+                      i < handlers.size() ? handlers[i]->RecordedName(value) : "?", ")");
+      ++i;
+    }
+    return signature;
+  }
+
+  absl::Status SameItemsEverywhere(const std::vector<std::string>& checks) const {
+    for (size_t p = 1; p < checks.size(); ++p) {
+      if (checks[p] != checks[0]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the processes saving ", dir_, " disagree on what it holds: process 0 saves ",
+            checks[0].substr(1), ", process ", p, " saves ", checks[p].substr(1)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // On the primary: refuses what must not be replaced, makes the work directory with one
+  // subdirectory per checkpointable, and writes the checkpointables that are not pytrees.
+  absl::Status Prepare(const Checkpointables& items,
+                       const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
     const bool rename = options_.commit_mode == CommitMode::kRename;
-    CAIRN_ASSIGN_OR_RETURN(const bool exists, Exists());
+    CAIRN_ASSIGN_OR_RETURN(exists_, Exists());
     // In rename mode nothing is ever written at the step's own name but a whole checkpoint, so
     // a directory there holding no checkpoint (an empty one, say) is no save in progress: it is
     // replaced as an old checkpoint would be, moved aside and deleted once the new one is in.
     // One that holds files is someone's, not a leftover: it is refused, never deleted.
     bool leftover = false;
-    if (exists && rename) {
+    if (exists_ && rename) {
       CAIRN_ASSIGN_OR_RETURN(const bool holds, internal::HoldsCheckpoint(fs_, dir_));
       if (!holds) {
         CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> entries, fs_.ListDir(dir_));
@@ -76,32 +165,118 @@ class CheckpointWriter {
         leftover = true;
       }
     }
-    if (exists && !leftover && !options_.overwrite) {
+    if (exists_ && !leftover && !options_.overwrite) {
       return absl::AlreadyExistsError(
           absl::StrCat("a checkpoint already exists at ", dir_, "; pass overwrite to replace it"));
     }
     CAIRN_RETURN_IF_ERROR(CreateDirs(fs_, parent_, options_.store_save.sync));
-
-    work_ = rename
-                ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
-                : dir_;
-    if (!rename && exists) CAIRN_RETURN_IF_ERROR(Uncommit());
-    const absl::Time start = absl::Now();
-    absl::Status status = Fill(items, handlers);
-    if (status.ok()) status = rename ? Publish(exists) : fs_.SyncDir(parent_);
-    if (!status.ok()) {
-      DeleteRecursively(fs_, work_).IgnoreError();
-      return status;
-    }
-    if (options_.stats != nullptr) {
-      stats_.bytes_written = counting_.bytes_written();
-      stats_.commit_duration = absl::Now() - start - stats_.write_duration;
-      *options_.stats = stats_;
+    const std::string work =
+        rename ? JoinPath(parent_, MakeTemporaryName(BaseName(dir_), TemporaryKind::kInProgress))
+               : dir_;
+    if (!rename && exists_) CAIRN_RETURN_IF_ERROR(Uncommit());
+    CAIRN_RETURN_IF_ERROR(fs_.CreateDir(work));
+    work_ = work;
+    HandlerContext context = Context();
+    size_t i = 0;
+    for (const auto& [name, value] : items) {
+      const std::string item_dir = JoinPath(work_, name);
+      CAIRN_RETURN_IF_ERROR(fs_.CreateDir(item_dir));
+      if (!std::holds_alternative<Tree>(value)) {
+        CAIRN_RETURN_IF_ERROR(Annotate(handlers[i]->Save(item_dir, value, context),
+                                       absl::StrCat("saving '", name, "'")));
+      }
+      ++i;
     }
     return absl::OkStatus();
   }
 
- private:
+  HandlerContext Context() {
+    HandlerContext context{&fs_, options_.store_save, options_.store_load};
+    context.store_save.filesystem = &fs_;
+    context.store_save.coordinator = &coordinator_;
+    return context;
+  }
+
+  // Every process writes its pieces of each pytree; each tree's save is agreed by the store,
+  // so all processes stop at the same tree when one fails.
+  absl::Status WriteTrees(
+      const Checkpointables& items,
+      const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
+    HandlerContext context = Context();
+    size_t i = 0;
+    absl::Status status;
+    for (const auto& [name, value] : items) {
+      if (std::holds_alternative<Tree>(value)) {
+        status = Annotate(handlers[i]->Save(JoinPath(work_, name), value, context),
+                          absl::StrCat("saving '", name, "'"));
+        if (!status.ok()) break;
+      }
+      ++i;
+    }
+    trees_done_ = absl::Now();
+    stats_.write_duration = trees_done_ - start_;
+    return status;
+  }
+
+  // On the primary, once every process's data is durable: the metadata, the marker, and the
+  // commit itself. A failure removes the work directory.
+  absl::Status Commit(const Checkpointables& items,
+                      const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers,
+                      const std::vector<std::string>& outcomes) {
+    const bool rename = options_.commit_mode == CommitMode::kRename;
+    uint64_t others_wrote = 0;
+    for (size_t p = 1; p < outcomes.size(); ++p) {
+      uint64_t bytes = 0;
+      if (absl::SimpleAtoi(absl::string_view(outcomes[p]).substr(1), &bytes)) others_wrote += bytes;
+    }
+    absl::Status status = Finish(items, handlers, others_wrote);
+    if (status.ok()) status = rename ? Publish(exists_) : fs_.SyncDir(parent_);
+    if (!status.ok()) Abandon(status).IgnoreError();
+    return status;
+  }
+
+  absl::Status Finish(const Checkpointables& items,
+                      const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers,
+                      uint64_t others_wrote) {
+    const bool sync = options_.store_save.sync;
+    CheckpointMetadata metadata;
+    metadata.init_timestamp_nsecs = absl::ToUnixNanos(start_);
+    metadata.custom_metadata = options_.custom_metadata;
+    metadata.metrics = options_.metrics;
+    metadata.performance_metrics = options_.performance_metrics;
+    size_t i = 0;
+    for (const auto& [name, value] : items) {
+      if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(JoinPath(work_, name)));
+      metadata.item_handlers[name] = handlers[i]->RecordedName(value);
+      ++i;
+    }
+    const absl::Time written = absl::Now();
+    stats_.commit_time = written;
+    if (!metadata.performance_metrics.is_object()) {
+      metadata.performance_metrics = nlohmann::json::object();
+    }
+    metadata.performance_metrics["write_duration_secs"] =
+        absl::ToDoubleSeconds(stats_.write_duration);
+    metadata.performance_metrics["bytes_written"] = counting_.bytes_written() + others_wrote;
+    metadata.commit_timestamp_nsecs = absl::ToUnixNanos(written);
+    CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
+    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
+    // The marker comes last and alone, after everything it vouches for is durable.
+    CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
+                                            FormatCommitMarker(FilesToList()), sync));
+    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
+    return absl::OkStatus();
+  }
+
+  // The primary removes what it made of a save that failed; `status` is returned.
+  absl::Status Abandon(absl::Status status) {
+    if (primary_ && !work_.empty() && !abandoned_) {
+      abandoned_ = true;
+      DeleteRecursively(fs_, work_).IgnoreError();
+    }
+    return status;
+  }
+
   absl::StatusOr<bool> Exists() {
     absl::StatusOr<FileInfo> info = fs_.Stat(dir_);
     if (absl::IsNotFound(info.status())) return false;
@@ -121,47 +296,6 @@ class CheckpointWriter {
     if (!status.ok() && !absl::IsNotFound(status)) return status;
     CAIRN_RETURN_IF_ERROR(fs_.SyncDir(dir_));
     return DeleteRecursively(fs_, dir_);
-  }
-
-  absl::Status Fill(const Checkpointables& items,
-                    const std::vector<std::shared_ptr<const CheckpointableHandler>>& handlers) {
-    const bool sync = options_.store_save.sync;
-    const absl::Time start = absl::Now();
-    CheckpointMetadata metadata;
-    metadata.init_timestamp_nsecs = absl::ToUnixNanos(start);
-    metadata.custom_metadata = options_.custom_metadata;
-    metadata.metrics = options_.metrics;
-    metadata.performance_metrics = options_.performance_metrics;
-    CAIRN_RETURN_IF_ERROR(fs_.CreateDir(work_));
-    HandlerContext context{&fs_, options_.store_save, options_.store_load};
-    context.store_save.filesystem = &fs_;
-    size_t i = 0;
-    for (const auto& [name, value] : items) {
-      const std::string item_dir = JoinPath(work_, name);
-      CAIRN_RETURN_IF_ERROR(fs_.CreateDir(item_dir));
-      CAIRN_RETURN_IF_ERROR(Annotate(handlers[i]->Save(item_dir, value, context),
-                                     absl::StrCat("saving '", name, "'")));
-      if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(item_dir));
-      metadata.item_handlers[name] = handlers[i]->RecordedName(value);
-      ++i;
-    }
-    const absl::Time written = absl::Now();
-    stats_.write_duration = written - start;
-    stats_.commit_time = written;
-    if (!metadata.performance_metrics.is_object()) {
-      metadata.performance_metrics = nlohmann::json::object();
-    }
-    metadata.performance_metrics["write_duration_secs"] =
-        absl::ToDoubleSeconds(stats_.write_duration);
-    metadata.performance_metrics["bytes_written"] = counting_.bytes_written();
-    metadata.commit_timestamp_nsecs = absl::ToUnixNanos(written);
-    CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
-    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
-    // The marker comes last and alone, after everything it vouches for is durable.
-    CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
-                                            FormatCommitMarker(FilesToList()), sync));
-    if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
-    return absl::OkStatus();
   }
 
   // What the commit marker vouches for: every file written whole, except the pytree store's
@@ -215,7 +349,13 @@ class CheckpointWriter {
   CountingFilesystem counting_;
   Filesystem& fs_;
   const HandlerRegistry& registry_;
-  std::string work_;
+  Coordinator& coordinator_;
+  const bool primary_;
+  std::string work_;  // empty until the primary made it (or every process heard where it is)
+  bool exists_ = false;
+  bool abandoned_ = false;
+  absl::Time start_;
+  absl::Time trees_done_;
   CheckpointSaveStats stats_;
 };
 
@@ -254,6 +394,15 @@ absl::Status SaveCheckpointables(const std::string& named_dir, const Checkpointa
   CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
   return CheckpointWriter(dir, options).Write(items);
 }
+
+namespace internal {
+
+absl::Status JoinSaveWithFailure(const std::string& dir, const absl::Status& failure,
+                                 const CheckpointOptions& options) {
+  return CheckpointWriter(dir, options).Write({}, failure);
+}
+
+}  // namespace internal
 
 absl::Status Save(const std::string& dir, const Tree& tree, const CheckpointOptions& options) {
   Checkpointables items;

@@ -7,6 +7,7 @@
 #ifndef CAIRN_UTILS_COORDINATOR_H_
 #define CAIRN_UTILS_COORDINATOR_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ class Coordinator {
   // receive an empty vector.
   virtual absl::StatusOr<std::vector<std::string>> Gather(absl::string_view name,
                                                           absl::string_view value) = 0;
+
+  // A coordinator over the same processes whose collectives never meet this one's, so that two
+  // threads of each process can run collectives at once (a Checkpointer decides on the caller's
+  // thread while its saves run on another). Collective: every process calls it, in the same
+  // order. Unimplemented unless the implementation supports it.
+  virtual absl::StatusOr<std::unique_ptr<Coordinator>> Duplicate();
 };
 
 // One process alone: barriers return at once, broadcast and gather return the caller's value.
@@ -47,6 +54,9 @@ class SingleProcessCoordinator final : public Coordinator {
   absl::StatusOr<std::vector<std::string>> Gather(absl::string_view,
                                                   absl::string_view value) override {
     return std::vector<std::string>{std::string(value)};
+  }
+  absl::StatusOr<std::unique_ptr<Coordinator>> Duplicate() override {
+    return std::make_unique<SingleProcessCoordinator>();
   }
 
   // A process-wide instance, never destroyed.

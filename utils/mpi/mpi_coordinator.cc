@@ -282,6 +282,7 @@ MpiCoordinator::MpiCoordinator(MPI_Comm comm, int rank, int size, uint64_t insta
       instance_(instance),
       tag_base_(tag_base),
       max_message_bytes_(options.max_message_bytes),
+      options_(options),
       deadline_(options.deadline) {}
 
 MpiCoordinator::~MpiCoordinator() {
@@ -324,6 +325,21 @@ absl::Duration MpiCoordinator::deadline() const {
 bool MpiCoordinator::broken() const {
   absl::MutexLock lock(&mu_);
   return !broken_.ok();
+}
+
+absl::StatusOr<std::unique_ptr<Coordinator>> MpiCoordinator::Duplicate() {
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE) {
+    return absl::FailedPreconditionError(
+        "duplicating an MPI coordinator is for running collectives from two threads at once (a "
+        "Checkpointer's decisions and its background saves), which MPI allows only when "
+        "initialised with MPI_THREAD_MULTIPLE: call MPI_Init_thread with it");
+  }
+  MpiCoordinatorOptions options = options_;
+  options.deadline = deadline();
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<MpiCoordinator> duplicate, Create(comm_, options));
+  return std::unique_ptr<Coordinator>(std::move(duplicate));
 }
 
 absl::Status MpiCoordinator::Barrier(absl::string_view name) {

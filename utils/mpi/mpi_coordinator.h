@@ -69,6 +69,10 @@ class MpiCoordinator final : public Coordinator {
   absl::StatusOr<std::string> Broadcast(absl::string_view name, absl::string_view value) override;
   absl::StatusOr<std::vector<std::string>> Gather(absl::string_view name,
                                                   absl::string_view value) override;
+  // A new coordinator over the same ranks (Create on this one's communicator, with the same
+  // options and the current deadline). Using the two from two threads at once is what MPI allows
+  // only under MPI_THREAD_MULTIPLE: FailedPrecondition when MPI was initialised below it.
+  absl::StatusOr<std::unique_ptr<Coordinator>> Duplicate() override;
 
   // The deadline of the collectives that follow; every rank should set the same.
   void set_deadline(absl::Duration deadline) ABSL_LOCKS_EXCLUDED(mu_);
@@ -109,6 +113,7 @@ class MpiCoordinator final : public Coordinator {
   const uint64_t instance_;  // drawn by the primary, sent in every header
   const int tag_base_;       // the first of this coordinator's tags
   const int max_message_bytes_;
+  const MpiCoordinatorOptions options_;
   mutable absl::Mutex mu_;
   absl::Duration deadline_ ABSL_GUARDED_BY(mu_);
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
