@@ -20,6 +20,7 @@
 #include "cairn/utils/coordinator.h"
 #include "cairn/utils/filesystem.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/internal/collective_outcome.h"
 #include "cairn/utils/status_macros.h"
 #include "cairn/utils/thread_pool.h"
 
@@ -215,16 +216,13 @@ class TreeSaver {
                            PlanSave(tree, options_, process, coordinator_.process_count()));
     // The primary prepares the directory; every process learns whether that worked.
     absl::Status prepared = coordinator_.is_primary() ? PrepareDirectory() : absl::OkStatus();
-    CAIRN_ASSIGN_OR_RETURN(
-        std::string verdict,
-        coordinator_.Broadcast("cairn.save.prepare", prepared.ok() ? "" : prepared.ToString()));
-    if (!prepared.ok()) return prepared;
-    if (!verdict.empty()) return absl::AbortedError(absl::StrCat("the primary failed: ", verdict));
+    CAIRN_RETURN_IF_ERROR(
+        internal::ShareOutcome(coordinator_, "cairn.save.prepare", prepared).status());
 
     absl::Status written = WriteData(plan.get(), process);
     // The primary merges the others' indexes into its own; its own it does not need sent. Each
     // message is "I<n>:" with the n bytes of the process's replica records, then its index.
-    std::string message = "E" + written.ToString();
+    std::string message = internal::EncodeOutcome(written);
     if (written.ok()) {
       const std::string claims = EncodeReplicaClaims(plan->replica_claims);
       message = absl::StrCat("I", claims.size(), ":", claims);
@@ -237,12 +235,7 @@ class TreeSaver {
       if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);
       if (!committed.ok()) Cleanup();
     }
-    CAIRN_ASSIGN_OR_RETURN(
-        verdict,
-        coordinator_.Broadcast("cairn.save.commit", committed.ok() ? "" : committed.ToString()));
-    if (!committed.ok()) return committed;
-    if (!verdict.empty()) return absl::AbortedError(absl::StrCat("the save failed: ", verdict));
-    return absl::OkStatus();
+    return internal::ShareOutcome(coordinator_, "cairn.save.commit", committed).status();
   }
 
  private:
@@ -357,8 +350,10 @@ class TreeSaver {
     for (size_t p = 0; p < gathered.size(); ++p) {
       const std::string& message = gathered[p];
       if (message.empty() || message[0] != 'I') {
-        return absl::AbortedError(absl::StrCat("process ", p, " failed to write its data: ",
-                                               message.empty() ? "" : message.substr(1)));
+        const absl::Status failed = internal::DecodeOutcome(message).status();
+        return absl::Status(failed.code(),
+                            absl::StrCat("process ", p, " of ", gathered.size(),
+                                         " failed to write its data: ", failed.message()));
       }
       absl::string_view rest(message);
       rest.remove_prefix(1);
