@@ -64,12 +64,16 @@ class CheckpointWriter {
     if (!work.ok()) return Abandon(work.status());
     work_ = *std::move(work);
 
-    absl::Status written = WriteTrees(items, handlers);
+    // A pytree's save is agreed on by every process, or failed in the coordinator itself: either
+    // way no process goes on to the next collective.
+    const absl::Status written = WriteTrees(items, handlers);
+    if (!written.ok()) return Abandon(written);
+    // Every process's data is durable; the primary learns how much each wrote.
     absl::StatusOr<std::vector<std::string>> outcomes = coordinator_.Gather(
         "cairn.checkpoint.written",
         internal::EncodeOutcome(written, absl::StrCat(counting_.bytes_written())));
     if (!outcomes.ok()) return Abandon(outcomes.status());
-    absl::Status committed = written;
+    absl::Status committed;
     if (primary_) {
       committed = internal::FirstFailure(*outcomes, "saving the checkpoint");
       if (committed.ok()) committed = Commit(items, handlers, *outcomes);

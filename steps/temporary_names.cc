@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -49,7 +51,17 @@ const std::string& HostName() {
 
 bool ProcessAlive(int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  // A zombie has exited and will never write again, but keeps its pid until its parent reaps
+  // it, which in a container without an init may be never: a rank of an MPI job killed with
+  // SIGKILL stays one once its launcher is gone. Its state (field 3 of /proc/<pid>/stat,
+  // after the command name's closing parenthesis) is Z, or X while it is being reaped.
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return true;
+  const char state = stat[close + 2];
+  return state != 'Z' && state != 'X';
 }
 
 std::string MakeTemporaryName(absl::string_view final_name, TemporaryKind kind) {

@@ -37,7 +37,7 @@ std::optional<TemporaryName> ParseTemporaryName(absl::string_view name);
 
 // This machine's host name.
 const std::string& HostName();
-// Whether process `pid` on this host is alive.
+// Whether process `pid` on this host is alive: it exists and is not a zombie.
 bool ProcessAlive(int64_t pid);
 
 struct CleanupOptions {

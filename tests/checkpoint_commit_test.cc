@@ -2,10 +2,12 @@
 // is explicit, a failure at any filesystem operation leaves the earlier checkpoint and no
 // visible partial one, power loss at any point leaves none or a whole one, and a crashed
 // writer's leftovers are recognised.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/steps/temporary_names.h"
@@ -217,6 +219,26 @@ TEST(StaleTemporaries, CrashedWritersLeftoversAreRecognisedAndRemoved) {
   EXPECT_FALSE(std::filesystem::exists(tmp.Join(dead)));
   EXPECT_TRUE(std::filesystem::exists(tmp.Join(live)));
   EXPECT_TRUE(std::filesystem::exists(tmp.Join("3")));
+}
+
+TEST(StaleTemporaries, AZombieWritersLeftoversAreRemoved) {
+  TempDir tmp;
+  // A writer that exited and was never reaped (as in a container without an init) keeps its
+  // pid, but will never write again.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  const std::string zombie = absl::StrCat("4.cairn-tmp.", child, ".1f.", HostName());
+  std::filesystem::create_directories(tmp.Join(zombie + "/state"));
+  // It is a zombie once /proc says so; waitid with WNOWAIT waits for that without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);
+  EXPECT_FALSE(ProcessAlive(child));
+  absl::StatusOr<int> removed = CleanupStaleTemporaries(tmp.path());
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp.Join(zombie)));
+  ::waitpid(child, nullptr, 0);
 }
 
 TEST(CheckpointBadInput, StepPathThatIsAFileChangesNothing) {
