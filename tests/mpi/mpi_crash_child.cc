@@ -175,6 +175,9 @@ std::string Resume(Job& job, const std::string& root) {
     return absl::StrCat("FAIL step ", *latest, " does not hold its values");
   }
   if (job.rank == 0) {
+    // The open's retention pass may retire steps the killed job left beyond max_to_keep.
+    absl::Status settled = (*checkpointer)->WaitUntilFinished();
+    if (!settled.ok()) return absl::StrCat("FAIL open's background work: ", settled.ToString());
     for (int64_t step : (*checkpointer)->AllSteps()) {
       absl::StatusOr<Tree> whole = (*checkpointer)->Load(step);
       if (!whole.ok()) return absl::StrCat("FAIL load ", step, ": ", whole.status().ToString());
