@@ -23,6 +23,7 @@ CheckpointsIterator::CheckpointsIterator(std::unique_ptr<internal::StepFollower>
     : follower_(std::move(follower)),
       mode_(options.mode),
       min_interval_(options.min_interval),
+      together_(options.coordinator != nullptr),
       last_step_(options.after_step) {}
 
 CheckpointsIterator::CheckpointsIterator(CheckpointsIterator&&) noexcept = default;
@@ -42,7 +43,8 @@ absl::StatusOr<LeasedStep> CheckpointsIterator::Next() {
   const internal::StepOrder order = mode_ == FollowMode::kEveryStep
                                         ? internal::StepOrder::kOldestFirst
                                         : internal::StepOrder::kNewestFirst;
-  CAIRN_ASSIGN_OR_RETURN(LeasedStep step, follower_->AwaitWithTimeout(min_step, order));
+  CAIRN_ASSIGN_OR_RETURN(LeasedStep step, together_ ? follower_->AwaitTogether(min_step, order)
+                                                    : follower_->AwaitWithTimeout(min_step, order));
   if (!step.found()) {
     done_ = true;
     return step;

@@ -61,10 +61,11 @@ class CheckpointsIterator {
   CheckpointsIterator& operator=(CheckpointsIterator&&) noexcept;
   ~CheckpointsIterator();
 
-  // The next step, leased until the returned LeasedStep is destroyed. An empty LeasedStep
-  // (found() false) ends the iteration: the timeout passed with no new step, and there is no
-  // timeout_fn or it returned true; every later call returns one at once. Steps handed out
-  // only increase. Errors: FailedPrecondition when the root is not a directory,
+  // The next step, leased until the returned LeasedStep is destroyed. With
+  // options.coordinator, every process of the group calls Next together and gets the same step. An
+  // empty LeasedStep (found() false) ends the iteration: the timeout passed with no new step, and
+  // there is no timeout_fn or it returned true; every later call returns one at once. Steps handed
+  // out only increase. Errors: FailedPrecondition when the root is not a directory,
   // PermissionDenied when it cannot be read or a step cannot be leased.
   absl::StatusOr<LeasedStep> Next();
 
@@ -83,6 +84,7 @@ class CheckpointsIterator {
   std::unique_ptr<internal::StepFollower> follower_;
   FollowMode mode_;
   absl::Duration min_interval_;
+  bool together_ = false;  // a group of processes follows as one
   std::optional<int64_t> last_step_;
   // Steady, so that a clock step cannot shorten or stretch the pacing.
   std::optional<std::chrono::steady_clock::time_point> last_handed_out_;

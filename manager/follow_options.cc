@@ -24,6 +24,11 @@ absl::Status ValidateFollowOptions(const FollowOptions& options) {
         absl::StrCat("follow options: lease_ttl must be positive, not ",
                      absl::FormatDuration(options.lease_ttl)));
   }
+  if (options.coordinator != nullptr && options.coordination_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("follow options: coordination_interval must be positive, not ",
+                     absl::FormatDuration(options.coordination_interval)));
+  }
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/name_format.h"
+#include "cairn/utils/coordinator.h"
 #include "cairn/utils/directory_watcher.h"
 #include "cairn/utils/filesystem.h"
 
@@ -44,6 +45,16 @@ struct FollowOptions {
   // The lease taken on each step handed out: how long it lasts if never released.
   absl::Duration lease_ttl = absl::Hours(24);
   Filesystem* filesystem = nullptr;  // default: Filesystem::Default()
+
+  // An evaluator job of several processes (docs/MPI.md): every process calls the wait (or
+  // Next) together, with its own coordinator over the same group; null for this process alone.
+  // The primary waits and lists as a lone follower does and tells the others each step, so
+  // every process evaluates the same one; each process then holds a lease of its own on it.
+  // The timeout and timeout_fn are the primary's: it decides for all when the waiting ends.
+  Coordinator* coordinator = nullptr;
+  // With a coordinator: how often the primary, while it waits, tells the others it still is.
+  // Must be shorter than the coordinator's deadline, or the others give up on it.
+  absl::Duration coordination_interval = absl::Seconds(10);
 };
 
 // Checks the options: InvalidArgument naming the field that is wrong.

@@ -11,8 +11,11 @@ absl::StatusOr<LeasedStep> WaitForNewCheckpoint(const std::string& root,
                                                 const WaitForCheckpointOptions& options) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<internal::StepFollower> follower,
                          internal::StepFollower::Create(root, options));
-  return follower->AwaitWithTimeout(options.until_step.value_or(0),
-                                    internal::StepOrder::kNewestFirst);
+  const int64_t min_step = options.until_step.value_or(0);
+  if (options.coordinator != nullptr) {
+    return follower->AwaitTogether(min_step, internal::StepOrder::kNewestFirst);
+  }
+  return follower->AwaitWithTimeout(min_step, internal::StepOrder::kNewestFirst);
 }
 
 }  // namespace cairn

@@ -20,10 +20,11 @@ struct WaitForCheckpointOptions : FollowOptions {
 };
 
 // The newest committed step under `root` that is >= until_step, leased until the returned
-// LeasedStep is destroyed; or an empty LeasedStep (step() == -1) when the timeout passed and
-// timeout_fn, if any, returned true. The root may not exist yet. Errors: InvalidArgument for bad
-// options, FailedPrecondition when `root` is not a directory, PermissionDenied when it cannot be
-// read or a step cannot be leased.
+// LeasedStep is destroyed (with options.coordinator: called by every process of the group, which
+// all get the same step, each with its own lease); or an empty LeasedStep (step() == -1) when the
+// timeout passed and timeout_fn, if any, returned true. The root may not exist yet. Errors:
+// InvalidArgument for bad options, FailedPrecondition when `root` is not a directory,
+// PermissionDenied when it cannot be read or a step cannot be leased.
 absl::StatusOr<LeasedStep> WaitForNewCheckpoint(
     const std::string& root, const WaitForCheckpointOptions& options = WaitForCheckpointOptions());
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,11 +39,24 @@ class StepFollower {
   // as timeout_fn returns false. An empty LeasedStep means the waiting is over.
   absl::StatusOr<LeasedStep> AwaitWithTimeout(int64_t min_step, StepOrder order);
 
+  // AwaitWithTimeout for a group of processes (options.coordinator), called by every one of
+  // them: the primary waits and leases, telling the others every coordination_interval that it
+  // still waits; then each of the others leases the step the primary found. Every process
+  // returns the same step (each with its own lease), the same end of the wait, or the same
+  // error (manager/internal/step_follower_together.cc).
+  absl::StatusOr<LeasedStep> AwaitTogether(int64_t min_step, StepOrder order);
+
   // OK while the root is covered by kernel notification; otherwise why it is polled.
   absl::Status notification_status() const { return subscription_->notification_status(); }
 
  private:
   StepFollower(std::string root, const FollowOptions& options);
+
+  // The primary's part of AwaitTogether: its step, or the end of the wait, announced.
+  absl::StatusOr<std::string> AnnounceTogether(int64_t min_step, StepOrder order,
+                                               std::optional<LeasedStep>* found);
+  // Leases `step` as Await does; NotFound when it is gone or no longer committed.
+  absl::StatusOr<LeasedStep> LeaseCommitted(int64_t step);
 
   // Commit-file mode: the marker lands inside the step directory, which a watch on the root
   // does not see; so every uncommitted step directory that may yet be handed out is watched.

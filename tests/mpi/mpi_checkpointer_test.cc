@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/manager/checkpointer.h"
+#include "cairn/manager/checkpoints_iterator.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/fault_injection_filesystem.h"
 #include "cairn/utils/mpi/mpi_coordinator.h"
@@ -94,8 +96,8 @@ TEST(MpiCheckpointer, SavedOnAllRanksResumedOnEveryFewerNumber) {
   // The bias every rank held is written once: the data files hold each array once.
   if (rank == 0) {
     uint64_t data = 0;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(
-             root + "/20/pytree/" + kTreeDataDirName)) {
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(root + "/20/pytree/" + kTreeDataDirName)) {
       if (entry.is_regular_file()) data += entry.file_size();
     }
     EXPECT_EQ(data, uint64_t{(kRows + 1) * kCols * 4});
@@ -191,6 +193,49 @@ TEST(MpiCheckpointer, ADiskFailureOnOneRankFailsTheStepOnEveryRank) {
   // The next decision tells every rank what the primary's retention removed.
   EXPECT_FALSE((*checkpointer)->ShouldSave(3));
   EXPECT_THAT((*checkpointer)->AllSteps(), ElementsAre(3));
+}
+
+TEST(MpiCheckpointer, AnEvaluatorJobFollowsTheRunAsOne) {
+  const int rank = WorldRank();
+  std::unique_ptr<MpiCoordinator> world = MakeCoordinator(MPI_COMM_WORLD);
+  ASSERT_NE(world, nullptr);
+  SharedTempDir tmp(*world);
+  ASSERT_TRUE(tmp.ok());
+  const std::string root = tmp.Join("run");
+  // A trainer of its own (one process) commits steps while the job follows.
+  std::thread trainer;
+  if (rank == 0) {
+    trainer = std::thread([root] {
+      auto checkpointer = Checkpointer::Create(root);
+      ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
+      for (int64_t step = 1; step <= 4; ++step) {
+        Tree state = Tree::Dict();
+        state.Set("step", Tree::Int(step));
+        ASSERT_TRUE((*checkpointer)->Save(step, state).ok());
+        absl::SleepFor(absl::Milliseconds(30));
+      }
+    });
+  }
+  CheckpointsIteratorOptions options;
+  options.coordinator = world.get();
+  options.mode = FollowMode::kEveryStep;
+  options.timeout = absl::Seconds(2);
+  options.coordination_interval = absl::Milliseconds(50);
+  absl::StatusOr<CheckpointsIterator> it = CheckpointsIterator::Create(root, options);
+  ASSERT_TRUE(it.ok()) << it.status();
+  std::string seen;
+  for (;;) {
+    absl::StatusOr<LeasedStep> step = it->Next();
+    ASSERT_TRUE(step.ok()) << step.status();
+    if (!step->found()) break;
+    EXPECT_TRUE(step->leased());
+    absl::StrAppend(&seen, step->step(), " ");
+  }
+  if (trainer.joinable()) trainer.join();
+  EXPECT_EQ(seen, "1 2 3 4 ");
+  absl::StatusOr<std::vector<std::string>> all = world->Gather("seen", seen);
+  ASSERT_TRUE(all.ok()) << all.status();
+  for (const std::string& other : *all) EXPECT_EQ(other, seen);
 }
 
 }  // namespace
