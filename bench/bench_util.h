@@ -11,7 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace cairn::bench {
+
+// Ends the benchmark, naming what failed, when `status` is an error.
+inline void Check(const absl::Status& status, const char* what) {
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, status.ToString().c_str());
+    std::exit(1);
+  }
+}
 
 inline double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

@@ -48,13 +48,6 @@ namespace {
 
 using nlohmann::json;
 
-void Check(const absl::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.ToString().c_str());
-    std::exit(1);
-  }
-}
-
 struct Leaf {
   std::vector<std::string> keys;
   Array array;

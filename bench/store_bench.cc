@@ -62,13 +62,6 @@ State MakeState(uint64_t target_bytes) {
   return state;
 }
 
-void Check(const absl::Status& status, const char* what) {
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s failed: %s\n", what, status.ToString().c_str());
-    std::exit(1);
-  }
-}
-
 double RawWrite(const State& state, const std::string& path) {
   const double start = NowSeconds();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

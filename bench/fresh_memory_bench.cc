@@ -1,0 +1,108 @@
+// What a warm load of ~1 GiB into fresh arrays costs against the machine's limit for the same
+// work: mapping fresh memory, advised for huge pages, and copying the bytes into it from memory
+// already warm. Also the same copy into fresh memory without the advice (4 KiB first-touch
+// faults), as a plain heap allocation gets it. Interleaved, medians of `runs`.
+//
+// The first load of the process is reported apart: later ones may reuse memory the earlier ones
+// freed (the allocator keeps it), which a restarted trainer's first load cannot.
+//
+// Last line: load_warm_vs_limit=<cairn warm load / (huge-page first touch + copy)>
+//            huge_vs_small_pages=<(huge-page first touch + copy) / (4 KiB first touch + copy)>
+// Usage: fresh_memory_bench [runs=7] [MiB=1024]; CAIRN_BENCH_DIR picks the file system.
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
+#include "cairn/storage/pytree_store.h"
+
+namespace cairn::bench {
+namespace {
+
+constexpr size_t kLeafBytes = size_t{4} << 20;
+
+// Fresh anonymous memory, advised for transparent huge pages or not.
+void* MapFresh(size_t bytes, bool huge) {
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) std::perror("mmap"), std::exit(1);
+  if (huge) ::madvise(memory, bytes, MADV_HUGEPAGE);
+  return memory;
+}
+
+// Copies every source buffer into fresh memory of its own, mapped with or without the advice.
+double CopyIntoFresh(const std::vector<std::unique_ptr<char[]>>& sources, bool huge) {
+  std::vector<void*> fresh;
+  fresh.reserve(sources.size());
+  const double start = NowSeconds();
+  for (const auto& source : sources) {
+    void* to = MapFresh(kLeafBytes, huge);
+    std::memcpy(to, source.get(), kLeafBytes);
+    fresh.push_back(to);
+  }
+  const double elapsed = NowSeconds() - start;
+  for (void* p : fresh) ::munmap(p, kLeafBytes);
+  return elapsed;
+}
+
+int Main(int argc, char** argv) {
+  const int runs = argc > 1 ? std::atoi(argv[1]) : 7;
+  const size_t mib = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1024;
+  const size_t leaves = (mib << 20) / kLeafBytes;
+  ScratchDir scratch;
+  std::vector<std::unique_ptr<char[]>> sources;
+  Tree tree = Tree::Dict();
+  for (size_t i = 0; i < leaves; ++i) {
+    sources.emplace_back(new char[kLeafBytes]);
+    FillRandom(sources.back().get(), kLeafBytes, i + 1);
+    tree.Set(absl::StrCat("w", i),
+             Tree::FromArray(
+                 Array::Borrow(DType::kFloat32, {int64_t(kLeafBytes / 4)}, sources.back().get())));
+  }
+  const std::string dir = scratch.path() + "/tree";
+  Check(SaveTree(dir, tree), "save");
+  // The first load of the process: its arrays meet memory the process never touched, as a
+  // restarted trainer's do. The checkpoint was just written, so it is in the page cache.
+  double start = NowSeconds();
+  Check(LoadTree(dir).status(), "first load");
+  const double first_load = NowSeconds() - start;
+  std::printf("%zu float32 leaves of 4 MiB (%zu MiB), %d runs, in %s\n", leaves, leaves * 4, runs,
+              scratch.path().c_str());
+
+  std::vector<double> huge, small, load;
+  for (int run = 0; run < runs; ++run) {
+    for (int k = 0; k < 3; ++k) {
+      switch ((k + run) % 3) {
+        case 0:
+          huge.push_back(CopyIntoFresh(sources, true));
+          break;
+        case 1:
+          small.push_back(CopyIntoFresh(sources, false));
+          break;
+        default: {
+          start = NowSeconds();
+          absl::StatusOr<Tree> loaded = LoadTree(dir);
+          load.push_back(NowSeconds() - start);
+          Check(loaded.status(), "load");
+        }
+      }
+    }
+  }
+  std::printf("fresh memory + copy, huge pages  %.3f s\n", Median(huge));
+  std::printf("fresh memory + copy, 4 KiB pages %.3f s\n", Median(small));
+  std::printf("cairn first load of the process  %.3f s\n", first_load);
+  std::printf("cairn warm load                  %.3f s\n", Median(load));
+  std::printf("load_warm_vs_limit=%.3f huge_vs_small_pages=%.3f\n", Median(load) / Median(huge),
+              Median(huge) / Median(small));
+  return 0;
+}
+
+}  // namespace
+}  // namespace cairn::bench
+
+int main(int argc, char** argv) { return cairn::bench::Main(argc, argv); }
