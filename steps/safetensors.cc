@@ -15,6 +15,7 @@
 #include "cairn/storage/safetensors/safetensors_header.h"
 #include "cairn/storage/safetensors/safetensors_reader.h"
 #include "cairn/storage/safetensors/safetensors_writer.h"
+#include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
 #include "cairn/utils/utf8.h"
 
@@ -69,13 +70,17 @@ absl::StatusOr<std::map<std::string, std::string>> CheckpointMetadataStrings(
     const std::string& dir, const SafetensorsExportOptions& options) {
   std::map<std::string, std::string> result;
   if (!options.include_checkpoint_metadata) return result;
+  // A tree directory has no checkpoint metadata (and CheckpointMetadataOf refuses it).
+  Filesystem& fs = FsOf(options.filesystem);
+  CAIRN_ASSIGN_OR_RETURN(const std::string resolved, ResolveAbove(fs, dir));
+  CAIRN_ASSIGN_OR_RETURN(const bool has_metadata,
+                         PathExists(fs, JoinPath(resolved, kCheckpointMetadataFileName)));
+  if (!has_metadata) return result;
   CheckpointOptions checkpoint;
   checkpoint.filesystem = options.filesystem;
-  absl::StatusOr<CheckpointMetadata> metadata = CheckpointMetadataOf(dir, checkpoint);
-  if (absl::IsNotFound(metadata.status())) return result;
-  CAIRN_RETURN_IF_ERROR(metadata.status());
-  if (!metadata->custom_metadata.is_object()) return result;
-  for (const auto& [key, value] : metadata->custom_metadata.items()) {
+  CAIRN_ASSIGN_OR_RETURN(const CheckpointMetadata metadata, CheckpointMetadataOf(dir, checkpoint));
+  if (!metadata.custom_metadata.is_object()) return result;
+  for (const auto& [key, value] : metadata.custom_metadata.items()) {
     result[key] = value.is_string()
                       ? value.get<std::string>()
                       : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
