@@ -158,10 +158,14 @@ absl::Status ExportSafetensors(const std::string& dir, const std::string& out_pa
       scalars.push_back(this_leaf);
       return;
     }
+    if (!leaf.spec().dtype || !leaf.spec().shape) {
+      refused = Refuse(path, "the checkpoint's metadata gives no dtype and shape for it");
+      return;
+    }
     SafetensorsTensor tensor;
     tensor.name = *name;
-    tensor.dtype = leaf.spec().dtype.value_or(DType::kFloat32);
-    tensor.shape = leaf.spec().shape.value_or(Shape{});
+    tensor.dtype = *leaf.spec().dtype;
+    tensor.shape = *leaf.spec().shape;
     absl::StatusOr<absl::string_view> dtype = SafetensorsDTypeName(tensor.dtype);
     if (!dtype.ok()) {
       refused = Refuse(path, dtype.status().message());
