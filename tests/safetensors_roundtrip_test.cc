@@ -11,6 +11,7 @@
 #include "cairn/storage/safetensors/safetensors_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/orbax_pytree_writer.h"
 #include "tests/support/safetensors_reference.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/trees.h"
@@ -229,6 +230,22 @@ TEST(SafetensorsRoundTripTest, ExportsANamedCheckpointableAndATreeDirectory) {
   absl::Status status = ExportSafetensors(tmp.Join("tree"), tmp.Join("a.safetensors"));
   ASSERT_TRUE(status.ok()) << status;
   EXPECT_EQ(ReadChecked(tmp.Join("a.safetensors")).tensors.count("x"), 1u);
+}
+
+TEST(SafetensorsRoundTripTest, ExportsAnOrbaxPyTree) {
+  TempDir tmp;
+  orbax_test::OrbaxPyTreeWriter writer;
+  const Array kernel = testing::RandomBytes(DType::kFloat32, {6, 4}, 3);
+  const Array bias = testing::Iota<int32_t>({4});
+  writer.AddArray({orbax_test::K("params"), orbax_test::K("kernel")}, kernel, {2, 4});
+  writer.AddArray({orbax_test::K("layers"), orbax_test::I(0), orbax_test::K("b")}, bias);
+  ASSERT_TRUE(writer.Write(*Filesystem::Default(), tmp.Join("orbax")).ok());
+  absl::Status status = ExportSafetensors(tmp.Join("orbax"), tmp.Join("out.safetensors"));
+  ASSERT_TRUE(status.ok()) << status;
+  const ReferenceFile file = ReadChecked(tmp.Join("out.safetensors"));
+  EXPECT_EQ(file.tensors.at("params.kernel").bytes, BytesOf(kernel));
+  EXPECT_EQ(file.tensors.at("layers.0.b").bytes, BytesOf(bias));
+  EXPECT_EQ(file.tensors.at("layers.0.b").dtype, "I32");
 }
 
 TEST(SafetensorsRoundTripTest, ImportWithoutNestingKeepsNamesAsFlatKeys) {
