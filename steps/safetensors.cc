@@ -203,8 +203,8 @@ absl::Status ExportSafetensors(const std::string& dir, const std::string& out_pa
         source.bytes = std::string(1, leaf->bool_value() ? '\1' : '\0');
       } else if (leaf != nullptr && leaf->kind() == Tree::Kind::kArray) {
         const Array& array = leaf->array();
-        CAIRN_ASSIGN_OR_RETURN(const absl::string_view dtype, SafetensorsDTypeName(array.dtype()));
-        (void)dtype;
+        absl::Status mapped = SafetensorsDTypeName(array.dtype()).status();
+        if (!mapped.ok()) return Refuse(source.path, mapped.message());
         tensor.dtype = array.dtype();
         tensor.shape = array.shape();
         source.bytes = std::string(static_cast<const char*>(array.data()), array.byte_size());
