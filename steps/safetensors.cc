@@ -248,8 +248,10 @@ absl::Status ExportSafetensors(const std::string& dir, const std::string& out_pa
   SafetensorsWriteOptions write_options;
   write_options.overwrite = options.overwrite;
   write_options.sync = options.sync;
+  // The caller's links above the file are resolved once; the file itself is never a link.
+  CAIRN_ASSIGN_OR_RETURN(const std::string out, ResolveAbove(fs, out_path));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsWriter> writer,
-                         SafetensorsWriter::Create(fs, out_path, header, write_options));
+                         SafetensorsWriter::Create(fs, out, header, write_options));
   for (const Batch& batch : batches) {
     const uint64_t batch_begin = header.tensors[batch.first].begin;
     // Leaf ordinal -> the tensor of this batch it fills.
@@ -356,14 +358,15 @@ absl::StatusOr<Tree> ToTree(const NameNode& node, const SafetensorsReader& reade
 absl::Status ImportSafetensors(const std::string& in_path, const std::string& checkpoint_dir,
                                const SafetensorsImportOptions& options) {
   Filesystem& fs = FsOf(options.checkpoint.filesystem);
+  CAIRN_ASSIGN_OR_RETURN(const std::string in, ResolveAbove(fs, in_path));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsReader> reader,
-                         SafetensorsReader::Open(fs, in_path, options.map));
+                         SafetensorsReader::Open(fs, in, options.map));
   const SafetensorsHeader& header = reader->header();
   Tree tree = Tree::Dict();
   if (options.nest) {
     NameNode root;
     for (const SafetensorsTensor& tensor : header.tensors) {
-      CAIRN_RETURN_IF_ERROR(Insert(root, tensor, in_path));
+      CAIRN_RETURN_IF_ERROR(Insert(root, tensor, in));
     }
     CAIRN_ASSIGN_OR_RETURN(tree, ToTree(root, *reader));
   } else {

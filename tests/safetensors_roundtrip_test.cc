@@ -334,6 +334,46 @@ TEST(SafetensorsRoundTripTest, AnExistingFileIsReplacedOnlyWithOverwrite) {
   EXPECT_TRUE(ExportSafetensors(tmp.Join("ckpt"), tmp.Join("out.safetensors"), options).ok());
 }
 
+TEST(SafetensorsRoundTripTest, ARelativeOutputPathIsWrittenInTheWorkingDirectory) {
+  TempDir tmp;
+  Tree tree = Tree::Dict();
+  tree.Set("w", Tree::FromArray(testing::Iota<float>({3})));
+  ASSERT_TRUE(Save(tmp.Join("ckpt"), tree).ok());
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(tmp.path());
+  absl::Status exported = ExportSafetensors("ckpt", "relative.safetensors");
+  absl::Status imported = ImportSafetensors("relative.safetensors", "back");
+  std::filesystem::current_path(before);
+  ASSERT_TRUE(exported.ok()) << exported;
+  ASSERT_TRUE(imported.ok()) << imported;
+  EXPECT_EQ(ReadChecked(tmp.Join("relative.safetensors")).tensors.count("w"), 1u);
+}
+
+TEST(SafetensorsRoundTripTest, LinksAboveTheFilesAreFollowedOnce) {
+  TempDir tmp;
+  Tree tree = Tree::Dict();
+  tree.Set("w", Tree::FromArray(testing::Iota<float>({3})));
+  ASSERT_TRUE(Save(tmp.Join("ckpt"), tree).ok());
+  std::filesystem::create_directory(tmp.Join("real"));
+  std::filesystem::create_directory_symlink(tmp.Join("real"), tmp.Join("link"));
+  absl::Status exported = ExportSafetensors(tmp.Join("ckpt"), tmp.Join("link/m.safetensors"));
+  ASSERT_TRUE(exported.ok()) << exported;
+  EXPECT_TRUE(std::filesystem::is_regular_file(tmp.Join("real/m.safetensors")));
+  absl::Status imported = ImportSafetensors(tmp.Join("link/m.safetensors"), tmp.Join("back"));
+  EXPECT_TRUE(imported.ok()) << imported;
+}
+
+TEST(SafetensorsRoundTripTest, AnInputThatIsALinkIsRefused) {
+  TempDir tmp;
+  Tree tree = Tree::Dict();
+  tree.Set("w", Tree::FromArray(testing::Iota<float>({3})));
+  ASSERT_TRUE(Save(tmp.Join("ckpt"), tree).ok());
+  ASSERT_TRUE(ExportSafetensors(tmp.Join("ckpt"), tmp.Join("m.safetensors")).ok());
+  std::filesystem::create_symlink(tmp.Join("m.safetensors"), tmp.Join("l.safetensors"));
+  EXPECT_FALSE(ImportSafetensors(tmp.Join("l.safetensors"), tmp.Join("back")).ok());
+  EXPECT_FALSE(std::filesystem::exists(tmp.Join("back")));
+}
+
 TEST(SafetensorsRoundTripTest, SmallBatchesWriteTheSameFile) {
   TempDir tmp;
   Tree tree = Tree::Dict();
