@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 targets=(index_fuzzer checkpoint_metadata_fuzzer step_name_fuzzer load_fuzzer ocdbt_fuzzer
-  zarr_fuzzer orbax_metadata_fuzzer)
+  zarr_fuzzer orbax_metadata_fuzzer safetensors_fuzzer)
 build=build-fuzz
 
 bash scripts/install-deps.sh
@@ -74,6 +74,17 @@ done
   printf '\x02\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00'
 } >"$seeds/zarr/v3_sharded"
 
+# safetensors seeds: a file of two tensors and metadata, and an empty one.
+mkdir -p "$seeds/safetensors"
+safetensors_seed() {
+  local header=$1 data=$2 n=${#1} i
+  for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(((n >> (8 * i)) & 255)))"; done
+  printf '%s%s' "$header" "$data"
+}
+safetensors_seed '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2,2],"data_offsets":[4,8]},"__metadata__":{"format":"pt"}}' 'abcdefgh' \
+  >"$seeds/safetensors/two_tensors"
+safetensors_seed '{}      ' '' >"$seeds/safetensors/empty"
+
 # Inputs the targets read: the load fuzzer's archives hold whole checkpoints.
 max_len() {
   case $1 in
@@ -91,6 +102,7 @@ seed_dir() {
     ocdbt_fuzzer) echo ocdbt ;;
     zarr_fuzzer) echo zarr ;;
     orbax_metadata_fuzzer) echo orbax_metadata ;;
+    safetensors_fuzzer) echo safetensors ;;
   esac
 }
 
