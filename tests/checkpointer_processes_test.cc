@@ -258,7 +258,7 @@ TEST(CheckpointerProcesses, ARestartedGroupOfAnotherSizeResumesFromTheLatestStep
       ASSERT_TRUE((*checkpointer)->Save(step, PiecesOf(GlobalW(step), Bias(), p, 3)).ok());
     }
   });
-  std::vector<bool> exact(2, false);
+  std::vector<int> exact(2, 0);
   RunGroup(2, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
@@ -276,7 +276,7 @@ TEST(CheckpointerProcesses, ARestartedGroupOfAnotherSizeResumesFromTheLatestStep
     exact[p] = loaded->Find("w")->array().ContentEquals(expected) &&
                loaded->Find("bias")->array().ContentEquals(Bias());
   });
-  EXPECT_THAT(exact, ElementsAre(true, true));
+  EXPECT_THAT(exact, ElementsAre(1, 1));
 }
 
 TEST(CheckpointerProcesses, DeleteAndReloadRunOnThePrimaryAndEveryProcessSeesThem) {

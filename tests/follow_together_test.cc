@@ -119,7 +119,7 @@ TEST(FollowTogether, AStepCommittedWhileTheGroupWaitsReachesEveryProcess) {
 TEST(FollowTogether, ThePrimarysTimeoutEndsTheWaitForAll) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
-  std::vector<bool> found(3, true);
+  std::vector<int> found(3, 1);
   int asked = 0;
   RunGroup(3, [&](int p, Coordinator& coordinator) {
     WaitForCheckpointOptions options;
@@ -132,7 +132,7 @@ TEST(FollowTogether, ThePrimarysTimeoutEndsTheWaitForAll) {
     ASSERT_TRUE(step.ok()) << step.status();
     found[p] = step->found();
   });
-  EXPECT_THAT(found, ElementsAre(false, false, false));
+  EXPECT_THAT(found, ElementsAre(0, 0, 0));
   EXPECT_EQ(asked, 3);
 }
 

@@ -39,6 +39,29 @@ check_results() {
   done
 }
 
+# The highest committed step under the root (rename mode: a step's directory appears whole), or -1.
+latest_step() {
+  local name latest=-1
+  for name in "$root"/*; do
+    name=${name##*/}
+    if [[ $name =~ ^[0-9]+$ ]] && ((name > latest)); then latest=$name; fi
+  done
+  echo "$latest"
+}
+
+# Waits (bounded) until a step above $1 is committed, so that every kill interrupts a job that
+# has made progress, however slowly it starts (under a sanitizer, say).
+await_step_above() {
+  local before=$1 deadline=$((SECONDS + 120))
+  while (($(latest_step) <= before)); do
+    if ((SECONDS >= deadline)); then
+      echo "no step above $before was committed within 120 s" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
 resume() {
   local dir=$work/resume$1
   mkdir -p "$dir"
@@ -71,9 +94,11 @@ case $mode in
   kill-commit) kill_one 0 commit ;;
   crash-loop)
     for round in 1 2 3 4 5; do
-      timeout 120 "$mpiexec" -np 2 "${flags[@]}" "$child" train "$root" &
+      before=$(latest_step)
+      timeout 180 "$mpiexec" -np 2 "${flags[@]}" "$child" train "$root" &
       job=$!
-      # Let the job make progress, then kill one of its ranks at a random moment.
+      # Once the job has committed a step of its own, kill one of its ranks at a random moment.
+      await_step_above "$before"
       sleep "$(awk -v seed="$RANDOM" 'BEGIN { srand(seed); printf "%.2f", 0.5 + rand() * 1.5 }')"
       # The ranks alone (their command line starts with the program), never mpiexec: a killed
       # mpiexec would leave its ranks training on, beside the next job.
