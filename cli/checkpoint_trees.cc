@@ -1,6 +1,8 @@
 #include "checkpoint_trees.h"
 
 #include "cairn/storage/tree_selection.h"
+#include "cairn/utils/filesystem.h"
+#include "cairn/utils/filesystem_util.h"
 
 namespace cairn::cli {
 
@@ -8,15 +10,18 @@ absl::StatusOr<DirectoryTrees> ReadDirectoryTrees(const std::string& dir) {
   DirectoryTrees out;
   absl::StatusOr<bool> holds = HoldsTree(dir);
   if (!holds.ok()) return holds.status();
-  CheckpointOptions options;
-  absl::StatusOr<CheckpointMetadata> metadata = CheckpointMetadataOf(dir, options);
-  if (*holds && absl::IsNotFound(metadata.status())) {
+  absl::StatusOr<bool> has_metadata =
+      PathExists(*Filesystem::Default(), JoinPath(dir, kCheckpointMetadataFileName));
+  if (!has_metadata.ok()) return has_metadata.status();
+  if (*holds && !*has_metadata) {
     out.is_tree_dir = true;
     absl::StatusOr<StoreMetadata> tree = ReadTreeMetadata(dir);
     if (!tree.ok()) return tree.status();
     out.pytrees[""] = PyTreeOf{"", *std::move(tree), std::nullopt};
     return out;
   }
+  CheckpointOptions options;
+  absl::StatusOr<CheckpointMetadata> metadata = CheckpointMetadataOf(dir, options);
   if (!metadata.ok()) return metadata.status();
   out.metadata = *std::move(metadata);
   absl::StatusOr<std::map<std::string, CheckpointableInfo>> items =
