@@ -11,8 +11,10 @@
 #include "absl/strings/str_format.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/commit_marker.h"
+#include "cairn/storage/pytree_store.h"
 #include "cairn/storage/shape.h"
 #include "cairn/storage/tree_selection.h"
+#include "cairn/storage/tree_verification.h"
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
@@ -89,8 +91,13 @@ class Verifier {
     const CheckpointOptions options = LoadOptions();
     absl::StatusOr<std::map<std::string, CheckpointableInfo>> items =
         CheckpointablesMetadata(dir_, options);
-    if (absl::IsFailedPrecondition(items.status())) {
-      // A single pytree lying directly in the directory (Orbax's StandardCheckpointer).
+    // A single pytree lying directly in the directory (Orbax's StandardCheckpointer), or a bare
+    // tree directory without _CHECKPOINT_METADATA.
+    bool flat = absl::IsFailedPrecondition(items.status());
+    if (absl::IsNotFound(items.status()) && !report_.has_listing) {
+      CAIRN_ASSIGN_OR_RETURN(flat, HoldsTree(dir_, &fs_));
+    }
+    if (flat) {
       absl::StatusOr<StoreMetadata> metadata = Metadata(dir_, CheckpointableName::None(), options);
       if (IsDamage(metadata.status())) {
         AddDamage("", metadata.status());
@@ -209,6 +216,39 @@ class Verifier {
   }
 
   absl::Status CheckTree(const PyTree& tree) {
+    const std::string tree_dir = tree.label.empty() ? dir_ : JoinPath(dir_, tree.label);
+    CAIRN_ASSIGN_OR_RETURN(const bool cairn, HoldsCairnIndex(tree_dir, &fs_));
+    if (cairn) return CheckChunks(tree, tree_dir);
+    return CheckByLoading(tree);
+  }
+
+  // A cairn tree: each chunk's stored bytes against its checksum, without decoding.
+  absl::Status CheckChunks(const PyTree& tree, const std::string& tree_dir) {
+    ChunkVerifyOptions options;
+    options.filesystem = &fs_;
+    const uint64_t before = progress_.bytes_done;
+    options.progress = [&](uint64_t bytes_read) {
+      progress_.bytes_done = before + bytes_read;
+      Report();
+    };
+    absl::StatusOr<ChunkVerification> chunks = VerifyTreeChunks(tree_dir, options);
+    if (IsDamage(chunks.status())) {
+      AddDamage(JoinPath(tree.label, kTreeIndexFileName), chunks.status());
+      return absl::OkStatus();
+    }
+    CAIRN_RETURN_IF_ERROR(chunks.status());
+    for (const ChunkDamage& damage : chunks->damage) {
+      report_.damage.push_back(Damage{JoinPath(tree.label, damage.file), damage.problem});
+    }
+    // Unreadable chunks were not read; the progress still ends at the total.
+    progress_.bytes_done = before + chunks->stored_bytes;
+    report_.leaves_checked += tree.leaves.size();
+    Report();
+    return absl::OkStatus();
+  }
+
+  // Another format's tree (Orbax's, without checksums): every leaf is loaded back.
+  absl::Status CheckByLoading(const PyTree& tree) {
     size_t begin = 0;
     while (begin < tree.leaves.size()) {
       size_t end = begin;

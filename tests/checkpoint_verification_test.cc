@@ -10,6 +10,7 @@
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/checkpointable.h"
 #include "gtest/gtest.h"
+#include "tests/support/orbax_pytree_writer.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/trees.h"
 
@@ -80,7 +81,8 @@ TEST_F(VerifyCheckpointTest, AFlippedDataByteNamesTheDataFileAndArray) {
   ASSERT_EQ(report->damage.size(), 1u);
   EXPECT_TRUE(absl::StrContains(report->damage[0].problem, fs::path(data).filename().string()))
       << report->damage[0].problem;
-  EXPECT_TRUE(absl::StrContains(report->damage[0].path, "w")) << report->damage[0].path;
+  EXPECT_EQ(report->damage[0].path, fs::relative(data, dir_).string());
+  EXPECT_TRUE(absl::StrContains(report->damage[0].problem, "of w ")) << report->damage[0].problem;
 }
 
 TEST_F(VerifyCheckpointTest, AFlippedByteOfAListedFileNamesIt) {
@@ -116,13 +118,43 @@ TEST_F(VerifyCheckpointTest, ATruncatedDataFileIsDamage) {
   EXPECT_FALSE(report->intact());
 }
 
-TEST_F(VerifyCheckpointTest, SmallBatchesStillReadEveryLeaf) {
+// An Orbax tree carries no checksums: its arrays are read back, a batch at a time.
+class VerifyOrbaxTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tmp_.Join("orbax");
+    orbax_test::OrbaxPyTreeWriter writer;
+    writer.AddArray({orbax_test::K("a")}, Iota<float>({64, 8}), {16, 8});
+    writer.AddArray({orbax_test::K("b")}, Iota<int32_t>({100}));
+    ASSERT_TRUE(writer.Write(*Filesystem::Default(), dir_).ok());
+  }
+  TempDir tmp_;
+  std::string dir_;
+};
+
+TEST_F(VerifyOrbaxTreeTest, ReadsBackEveryArray) {
+  absl::StatusOr<VerificationReport> report = VerifyCheckpoint(dir_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << report->damage[0].problem;
+  EXPECT_FALSE(report->has_listing);
+  EXPECT_EQ(report->leaves_checked, 2u);
+}
+
+TEST_F(VerifyOrbaxTreeTest, SmallBatchesStillReadEveryLeaf) {
   VerifyOptions options;
   options.batch_bytes = 1;
   absl::StatusOr<VerificationReport> report = VerifyCheckpoint(dir_, options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->intact());
-  EXPECT_EQ(report->leaves_checked, 3u);
+  EXPECT_EQ(report->leaves_checked, 2u);
+}
+
+TEST_F(VerifyOrbaxTreeTest, AMissingChunkFileIsDamageNamingTheArray) {
+  fs::remove_all(dir_ + "/b");
+  absl::StatusOr<VerificationReport> report = VerifyCheckpoint(dir_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->damage.size(), 1u);
+  EXPECT_EQ(report->damage[0].path, "b");
 }
 
 TEST_F(VerifyCheckpointTest, ProgressEndsAtTheTotal) {
