@@ -55,7 +55,6 @@ class Verifier {
     CAIRN_RETURN_IF_ERROR(CollectTrees());
     for (const auto& [path, digest] : files_) CAIRN_RETURN_IF_ERROR(CheckFile(path, digest));
     for (const PyTree& tree : trees_) CAIRN_RETURN_IF_ERROR(CheckTree(tree));
-    report_.bytes_read = progress_.bytes_done;
     return std::move(report_);
   }
 
@@ -169,6 +168,7 @@ class Verifier {
       }
       checksum.Update(absl::string_view(block_.data(), got));
       offset += got;
+      report_.bytes_read += got;
       progress_.bytes_done += got;
       Report();
     }
@@ -241,6 +241,7 @@ class Verifier {
       report_.damage.push_back(Damage{JoinPath(tree.label, damage.file), damage.problem});
     }
     // Unreadable chunks were not read; the progress still ends at the total.
+    report_.bytes_read += chunks->bytes_read;
     progress_.bytes_done = before + chunks->stored_bytes;
     report_.leaves_checked += tree.leaves.size();
     Report();
@@ -271,7 +272,10 @@ class Verifier {
           }
         }
       }
-      for (size_t i = begin; i < end; ++i) progress_.bytes_done += tree.leaves[i].stored_bytes;
+      for (size_t i = begin; i < end; ++i) {
+        report_.bytes_read += tree.leaves[i].stored_bytes;
+        progress_.bytes_done += tree.leaves[i].stored_bytes;
+      }
       report_.leaves_checked += end - begin;
       Report();
       begin = end;

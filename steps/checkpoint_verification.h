@@ -1,6 +1,7 @@
 // Checking a committed checkpoint end to end: every file its commit marker lists is read whole
-// and compared with the size and checksum recorded there, and every array of every pytree is
-// read, which checks each chunk's checksum (docs/FORMAT.md). What `cairn verify` runs.
+// and compared with the size and checksum recorded there, every chunk of every cairn pytree is
+// read and checked against its checksum (docs/FORMAT.md), and the arrays of trees that carry no
+// checksums (Orbax's) are loaded back. What `cairn verify` runs.
 #ifndef CAIRN_STEPS_CHECKPOINT_VERIFICATION_H_
 #define CAIRN_STEPS_CHECKPOINT_VERIFICATION_H_
 
@@ -21,8 +22,8 @@ struct VerifyProgress {
 
 struct VerifyOptions {
   Filesystem* filesystem = nullptr;
-  // Arrays are read a batch at a time into one reused buffer of about this size (or the largest
-  // array's), which bounds the memory a check takes.
+  // Arrays of trees without checksums (Orbax's) are loaded a batch at a time into one reused
+  // buffer of about this size (or the largest array's), which bounds the memory a check takes.
   uint64_t batch_bytes = uint64_t{64} << 20;
   // Called as the check goes (after each file block and each batch of arrays).
   std::function<void(const VerifyProgress&)> progress;
@@ -40,8 +41,8 @@ struct Damage {
 struct VerificationReport {
   bool has_listing = false;     // whether the commit marker lists files (Orbax's markers do not)
   uint64_t files_checked = 0;   // files of the listing read whole
-  uint64_t leaves_checked = 0;  // arrays and scalars of the pytrees read back
-  uint64_t bytes_read = 0;
+  uint64_t leaves_checked = 0;  // arrays and scalars of the pytrees checked
+  uint64_t bytes_read = 0;      // read from files (for trees loaded back, their stored bytes)
   std::vector<Damage> damage;
   bool intact() const { return damage.empty(); }
 };
