@@ -127,6 +127,13 @@ std::string ShapeText(const nlohmann::json& shape) {
   return ShapeToString(dims);
 }
 
+// Stored bytes, or "-" where the format does not record them (Orbax's arrays).
+std::string OnDisk(const nlohmann::json& entry) {
+  const uint64_t stored = entry.value("stored_bytes", uint64_t{0});
+  if (stored == 0 && entry.value("bytes", uint64_t{0}) > 0) return "-";
+  return FormatBytes(stored);
+}
+
 void PrintTree(const std::string& name, const nlohmann::json& tree) {
   std::cout << "\n" << (name.empty() ? "pytree" : name);
   if (!tree["handler"].get<std::string>().empty())
@@ -150,7 +157,7 @@ void PrintTree(const std::string& name, const nlohmann::json& tree) {
                     entry.value("stored_dtype", "-"),
                     entry.contains("chunk_shape") ? ShapeText(entry["chunk_shape"]) : "-",
                     entry.value("compression", "-"), FormatBytes(entry.value("bytes", uint64_t{0})),
-                    entry.contains("stored_bytes") ? FormatBytes(entry["stored_bytes"]) : "-"});
+                    OnDisk(entry)});
     } else {
       table.AddRow({entry["path"], kind, "", "", "", "", "", ""});
     }

@@ -12,6 +12,7 @@
 #include "cairn/steps/checkpoint_metadata.h"
 #include "cairn/steps/checkpoint_verification.h"
 #include "cairn/steps/step_listing.h"
+#include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem.h"
 #include "cairn/utils/filesystem_util.h"
 #include "commands.h"
@@ -34,15 +35,17 @@ struct Target {
   std::optional<int64_t> step;
 };
 
-// A directory with _CHECKPOINT_METADATA or a commit marker is a checkpoint; otherwise `path` is
-// taken as a root of steps.
+// A directory with _CHECKPOINT_METADATA, a commit marker or a tree's index is checked itself;
+// otherwise `path` is taken as a root of steps.
 std::vector<Target> TargetsOf(const VerifyFlags& flags) {
   Filesystem& fs = *Filesystem::Default();
   absl::StatusOr<bool> metadata = PathExists(fs, JoinPath(flags.path, kCheckpointMetadataFileName));
   if (!metadata.ok()) Fail(flags.path, metadata.status());
   absl::StatusOr<bool> marker = PathExists(fs, JoinPath(flags.path, kCommitMarkerFileName));
   if (!marker.ok()) Fail(flags.path, marker.status());
-  if (*metadata || *marker) {
+  absl::StatusOr<bool> tree = HoldsTree(flags.path);
+  if (!tree.ok()) Fail(flags.path, tree.status());
+  if (*metadata || *marker || *tree) {
     if (flags.all) {
       Fail(flags.path, absl::InvalidArgumentError("--all wants a root of steps, not a step"));
     }
