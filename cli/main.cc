@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
       "  cairn watch /ckpt/run --timeout 1h",
       "cairn");
   app.require_subcommand(1);
+  // The layout flags may follow the subcommand too: `cairn ls ROOT --step-prefix ckpt`.
+  app.fallthrough();
   cairn::cli::AddGlobalOptions(app);
   cairn::cli::RegisterLsCommand(app);
   cairn::cli::RegisterInspectCommand(app);

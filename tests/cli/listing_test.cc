@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cairn/steps/checkpoint.h"
 #include "cairn/steps/lease.h"
 #include "cairn/steps/temporary_names.h"
 #include "gtest/gtest.h"
@@ -131,6 +132,15 @@ TEST_F(CliListingTest, InspectDepthGroupsDeeperLeaves) {
   EXPECT_EQ(entries[0]["kind"], "group");
   EXPECT_EQ(entries[0]["leaves"], 2);
   EXPECT_EQ(entries[0]["bytes"], (32 * 16 + 16) * 4);
+}
+
+TEST(CliLayoutTest, StepPrefixFindsPrefixedSteps) {
+  TempDir tmp;
+  ASSERT_TRUE(Save(tmp.Join("ckpt_7"), Tree::Int(7)).ok());
+  const nlohmann::json json = RunCairn("ls --json --step-prefix ckpt " + Quoted(tmp.path())).json();
+  ASSERT_EQ(json["steps"].size(), 1u);
+  EXPECT_EQ(json["steps"][0]["step"], 7);
+  EXPECT_EQ(RunCairn("ls --json " + Quoted(tmp.path())).json()["steps"].size(), 0u);
 }
 
 TEST_F(CliListingTest, AnUnknownFlagIsAUsageError) {
