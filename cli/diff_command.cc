@@ -4,7 +4,6 @@
 // as diff(1): 0 same, 1 different, 2 trouble.
 #include <iostream>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
