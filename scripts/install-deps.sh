@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler libzstd-dev libinotifytools0-dev
-  libxxhash-dev nlohmann-json3-dev zlib1g-dev
+  libxxhash-dev nlohmann-json3-dev zlib1g-dev libcli11-dev
+  tmux
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev
   openmpi-bin libopenmpi-dev

@@ -1,5 +1,8 @@
 #include "cairn/steps/lease.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cairn/steps/checkpoint.h"
@@ -168,6 +171,37 @@ absl::StatusOr<bool> IsLocked(const std::string& named_step_dir, Filesystem* fil
     if (state == internal::HolderState::kLive) return true;
   }
   return false;
+}
+
+absl::StatusOr<std::vector<LeaseInfo>> ListLeases(const std::string& named_step_dir,
+                                                  Filesystem* filesystem,
+                                                  absl::Duration corrupt_lease_ttl) {
+  Filesystem& fs = filesystem ? *filesystem : *Filesystem::Default();
+  CAIRN_ASSIGN_OR_RETURN(const std::string step_dir, ResolveAbove(fs, named_step_dir));
+  CAIRN_RETURN_IF_ERROR(internal::CheckLockedDir(fs, step_dir));
+  const std::string locked = JoinPath(step_dir, kLockedDirName);
+  absl::StatusOr<std::vector<std::string>> names = fs.ListDir(locked);
+  std::vector<LeaseInfo> leases;
+  if (absl::IsNotFound(names.status())) return leases;
+  CAIRN_RETURN_IF_ERROR(names.status());
+  std::sort(names->begin(), names->end());
+  const absl::Time now = absl::Now();
+  for (const std::string& name : *names) {
+    if (name == kDeletionIntentName) continue;  // an earlier version's, not a lease
+    CAIRN_ASSIGN_OR_RETURN(
+        internal::HolderRecordInfo record,
+        internal::DescribeHolderRecord(fs, locked, name, now, corrupt_lease_ttl));
+    if (record.state == internal::HolderState::kAbsent) continue;  // released meanwhile
+    LeaseInfo lease;
+    lease.file_name = name;
+    lease.host = std::move(record.host);
+    lease.pid = record.pid;
+    lease.acquired = record.acquired;
+    lease.expires = record.expires;
+    lease.live = record.state == internal::HolderState::kLive;
+    leases.push_back(std::move(lease));
+  }
+  return leases;
 }
 
 absl::Status UnlockExistingCheckpoints(const std::string& named_root,

@@ -12,7 +12,10 @@
 #ifndef CAIRN_STEPS_LEASE_H_
 #define CAIRN_STEPS_LEASE_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -79,6 +82,23 @@ absl::StatusOr<StepLease> AcquireLease(const std::string& step_dir,
 // A missing step is not locked.
 absl::StatusOr<bool> IsLocked(const std::string& step_dir, Filesystem* filesystem = nullptr,
                               absl::Duration corrupt_lease_ttl = absl::Hours(24));
+
+// One lease file of a step, as its record describes its holder; fields the record lacks (a
+// damaged file, an earlier version's) are unset.
+struct LeaseInfo {
+  std::string file_name;  // in the step's LOCKED directory
+  std::optional<std::string> host;
+  std::optional<int64_t> pid;
+  std::optional<absl::Time> acquired;
+  std::optional<absl::Time> expires;
+  bool live = false;  // false: stale, and ignored by retention
+};
+
+// The lease files of the step at `step_dir`, live and stale, by file name. An unparseable lease
+// counts as live as IsLocked counts it. Empty when the step has no LOCKED directory.
+absl::StatusOr<std::vector<LeaseInfo>> ListLeases(
+    const std::string& step_dir, Filesystem* filesystem = nullptr,
+    absl::Duration corrupt_lease_ttl = absl::Hours(24));
 
 // Removes every lease of every step under `root` (Orbax's unlock_existing_checkpoints).
 absl::Status UnlockExistingCheckpoints(const std::string& root,

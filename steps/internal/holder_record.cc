@@ -29,6 +29,7 @@ struct HolderRecord {
   std::optional<std::string> host;
   std::optional<int64_t> pid;
   int64_t start_ticks = 0;  // 0: unknown
+  std::optional<absl::Time> acquired;
   std::optional<absl::Time> expires;
 };
 
@@ -83,6 +84,7 @@ std::optional<HolderRecord> ParseRecordName(absl::string_view name) {
   record.host = std::string(fields[5]);
   record.pid = pid;
   record.start_ticks = ticks;
+  record.acquired = absl::FromUnixNanos(static_cast<int64_t>(acquired));
   record.expires = absl::FromUnixNanos(static_cast<int64_t>(expires));
   return record;
 }
@@ -100,6 +102,10 @@ std::optional<HolderRecord> ParseRecordJson(absl::string_view text) {
   }
   const auto start = json.find("start_ticks");
   if (start != json.end() && start->is_number_integer()) record.start_ticks = start->get<int64_t>();
+  const auto acquired = json.find("acquired_nsecs");
+  if (acquired != json.end() && acquired->is_number_integer()) {
+    record.acquired = absl::FromUnixNanos(acquired->get<int64_t>());
+  }
   const auto expires = json.find("expires_nsecs");
   if (expires != json.end() && expires->is_number_integer()) {
     record.expires = absl::FromUnixNanos(expires->get<int64_t>());
@@ -174,6 +180,26 @@ absl::StatusOr<HolderState> ReadHolderState(Filesystem& fs, const std::string& d
   if (absl::IsNotFound(info.status())) return HolderState::kAbsent;
   if (!info.ok()) return info.status();
   return now - info->modification_time > unparseable_ttl ? HolderState::kStale : HolderState::kLive;
+}
+
+absl::StatusOr<HolderRecordInfo> DescribeHolderRecord(Filesystem& fs, const std::string& dir,
+                                                      const std::string& name, absl::Time now,
+                                                      absl::Duration unparseable_ttl) {
+  HolderRecordInfo info;
+  CAIRN_ASSIGN_OR_RETURN(info.state, ReadHolderState(fs, dir, name, now, unparseable_ttl));
+  if (info.state == HolderState::kAbsent) return info;
+  std::optional<HolderRecord> record = ParseRecordName(name);
+  if (!record) {
+    absl::StatusOr<std::string> text = ReadFileToString(fs, JoinPath(dir, name), kMaxRecordBytes);
+    if (text.ok()) record = ParseRecordJson(*text);
+  }
+  if (record) {
+    info.host = record->host;
+    info.pid = record->pid;
+    info.acquired = record->acquired;
+    info.expires = record->expires;
+  }
+  return info;
 }
 
 }  // namespace cairn::internal

@@ -9,6 +9,8 @@
 #ifndef CAIRN_STEPS_INTERNAL_HOLDER_RECORD_H_
 #define CAIRN_STEPS_INTERNAL_HOLDER_RECORD_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,6 +49,20 @@ enum class HolderState { kAbsent, kLive, kStale };
 absl::StatusOr<HolderState> ReadHolderState(Filesystem& fs, const std::string& dir,
                                             const std::string& name, absl::Time now,
                                             absl::Duration unparseable_ttl);
+
+// What a record file says of its holder, for listings; fields the record lacks are unset.
+struct HolderRecordInfo {
+  std::optional<std::string> host;
+  std::optional<int64_t> pid;
+  std::optional<absl::Time> acquired;
+  std::optional<absl::Time> expires;
+  HolderState state = HolderState::kAbsent;
+};
+
+// The record file `name` in `dir`, described; its state as ReadHolderState decides it.
+absl::StatusOr<HolderRecordInfo> DescribeHolderRecord(Filesystem& fs, const std::string& dir,
+                                                      const std::string& name, absl::Time now,
+                                                      absl::Duration unparseable_ttl);
 
 }  // namespace cairn::internal
 
