@@ -13,6 +13,8 @@ void RegisterVerifyCommand(CLI::App& app);
 void RegisterDiffCommand(CLI::App& app);
 void RegisterPruneCommand(CLI::App& app);
 void RegisterWatchCommand(CLI::App& app);
+void RegisterExportCommand(CLI::App& app);
+void RegisterImportCommand(CLI::App& app);
 
 }  // namespace cairn::cli
 

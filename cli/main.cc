@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   cairn::cli::RegisterDiffCommand(app);
   cairn::cli::RegisterPruneCommand(app);
   cairn::cli::RegisterWatchCommand(app);
+  cairn::cli::RegisterExportCommand(app);
+  cairn::cli::RegisterImportCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
