@@ -747,17 +747,23 @@ absl::Status Checkpointer::ReloadHere() {
     if (committed.ok() && *committed) still_there.insert(step);
   }
   absl::MutexLock lock(&mu_);
+  AdoptListingLocked(listed, still_there);
+  return absl::OkStatus();
+}
+
+void Checkpointer::AdoptListingLocked(const std::vector<int64_t>& listed,
+                                      const std::set<int64_t>& also_kept) {
+  // What is known of a step already (its info, read lazily) survives the new listing.
   std::map<int64_t, std::optional<StepInfo>> steps;
   for (int64_t step : listed) {
     auto it = steps_.find(step);
     steps.emplace_hint(steps.end(), step, it != steps_.end() ? it->second : std::nullopt);
   }
-  for (int64_t step : still_there) steps.emplace(step, steps_[step]);
+  for (int64_t step : also_kept) steps.emplace(step, steps_[step]);
   steps_ = std::move(steps);
   if (!steps_.empty()) {
     highest_step_ = std::max(highest_step_.value_or(0), steps_.rbegin()->first);
   }
-  return absl::OkStatus();
 }
 
 absl::Status Checkpointer::Delete(int64_t step) {

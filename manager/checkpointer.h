@@ -199,6 +199,10 @@ class Checkpointer {
   // still takes part in the save (in order, on the saver thread) so the others fail with it.
   absl::Status JoinSaveWithFailureLocked(int64_t step, absl::Status failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes `listed` (and `also_kept`) the committed steps, keeping what is known of each.
+  void AdoptListingLocked(const std::vector<int64_t>& listed,
+                          const std::set<int64_t>& also_kept = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes `step` from the committed steps; on the primary of a run saved together, records it
   // for the others.
   void ForgetStepLocked(int64_t step) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

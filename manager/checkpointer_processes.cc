@@ -212,15 +212,7 @@ absl::Status Checkpointer::RunOnPrimary(absl::string_view name,
     ApplyRetiredLocked(shared);
     return absl::OkStatus();
   }
-  std::map<int64_t, std::optional<StepInfo>> steps;
-  for (int64_t step : ParseSteps(shared)) {
-    auto it = steps_.find(step);
-    steps.emplace_hint(steps.end(), step, it != steps_.end() ? it->second : std::nullopt);
-  }
-  steps_ = std::move(steps);
-  if (!steps_.empty()) {
-    highest_step_ = std::max(highest_step_.value_or(0), steps_.rbegin()->first);
-  }
+  AdoptListingLocked(ParseSteps(shared));
   return absl::OkStatus();
 }
 

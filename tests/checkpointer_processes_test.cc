@@ -26,9 +26,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::Iota;
+using testing::RunThreadGroup;
 using testing::TempDir;
-using testing::ThreadCoordinator;
-using testing::ThreadGroupState;
 
 constexpr int64_t kRows = 12;
 constexpr int64_t kCols = 8;
@@ -65,20 +64,6 @@ Tree PiecesOf(const Array& w, const Array& bias, int p, int n) {
   return tree;
 }
 
-// Runs `body(p, coordinator)` on `n` threads that form one group.
-void RunGroup(int n, const std::function<void(int, Coordinator&)>& body,
-              absl::Duration deadline = absl::Seconds(60)) {
-  auto state = std::make_shared<ThreadGroupState>(n, deadline);
-  std::vector<std::thread> processes;
-  for (int p = 0; p < n; ++p) {
-    processes.emplace_back([&, p] {
-      ThreadCoordinator coordinator(state, p, n);
-      body(p, coordinator);
-    });
-  }
-  for (std::thread& t : processes) t.join();
-}
-
 CheckpointerOptions Together(Coordinator& coordinator) {
   CheckpointerOptions options;
   options.coordinator = &coordinator;
@@ -95,7 +80,7 @@ TEST(CheckpointerProcesses, ThreeProcessesSaveOneStepThatOneLoadsWhole) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> saved(3);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     absl::StatusOr<bool> result = (*checkpointer)->Save(5, PiecesOf(GlobalW(5), Bias(), p, 3));
@@ -121,7 +106,7 @@ TEST(CheckpointerProcesses, EveryProcessSeesTheStepsThePrimaryRetired) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<std::vector<int64_t>> seen(3);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     CheckpointerOptions options = Together(coordinator);
     options.max_to_keep = 2;
     auto checkpointer = Checkpointer::Create(root, options);
@@ -142,7 +127,7 @@ TEST(CheckpointerProcesses, OneProcessPreemptedMakesEverySaveTheSameStep) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<int64_t> stopped_at(3, -1);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     CheckpointerOptions options = Together(coordinator);
     options.save_policies = {SavePolicy::EveryNSteps(100)};
     auto checkpointer = Checkpointer::Create(root, options);
@@ -170,7 +155,7 @@ TEST(CheckpointerProcesses, AFailedWriteOnOneProcessFailsTheStepOnAllAndLeavesNo
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> failed(3);
   std::vector<absl::Status> retried(3);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     FaultInjectionFilesystem faulty(Filesystem::Default());
     CheckpointerOptions options = Together(coordinator);
     options.filesystem = &faulty;
@@ -201,7 +186,7 @@ TEST(CheckpointerProcesses, AStateOneProcessCannotSaveFailsTheStepOnAll) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> results(3);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     Tree state = PiecesOf(GlobalW(3), Bias(), p, 3);
@@ -219,7 +204,7 @@ TEST(CheckpointerProcesses, ProcessesOfferingDifferentStepsAreRefused) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> results(2);
-  RunGroup(2, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(2, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     results[p] = (*checkpointer)->Save(3 + p, PiecesOf(GlobalW(3), Bias(), p, 2)).status();
@@ -235,7 +220,7 @@ TEST(CheckpointerProcesses, AnExistingStepIsRefusedOnEveryProcess) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> results(2);
-  RunGroup(2, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(2, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     ASSERT_TRUE((*checkpointer)->Save(3, PiecesOf(GlobalW(3), Bias(), p, 2)).ok());
@@ -251,7 +236,7 @@ TEST(CheckpointerProcesses, AnExistingStepIsRefusedOnEveryProcess) {
 TEST(CheckpointerProcesses, ARestartedGroupOfAnotherSizeResumesFromTheLatestStep) {
   TempDir tmp;
   const std::string root = tmp.Join("run");
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     for (int64_t step : {10, 20}) {
@@ -259,7 +244,7 @@ TEST(CheckpointerProcesses, ARestartedGroupOfAnotherSizeResumesFromTheLatestStep
     }
   });
   std::vector<int> exact(2, 0);
-  RunGroup(2, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(2, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     ASSERT_EQ((*checkpointer)->LatestStep(), 20);
@@ -284,7 +269,7 @@ TEST(CheckpointerProcesses, DeleteAndReloadRunOnThePrimaryAndEveryProcessSeesThe
   const std::string root = tmp.Join("run");
   std::vector<std::vector<int64_t>> after_delete(2);
   std::vector<std::vector<int64_t>> after_reload(2);
-  RunGroup(2, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(2, [&](int p, Coordinator& coordinator) {
     auto checkpointer = Checkpointer::Create(root, Together(coordinator));
     ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
     for (int64_t step : {1, 2, 3}) {
@@ -307,7 +292,7 @@ TEST(CheckpointerProcesses, AProcessThatNeverOffersTheStepFailsTheOthersWithinTh
   TempDir tmp;
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> results(3);
-  RunGroup(
+  RunThreadGroup(
       3,
       [&](int p, Coordinator& coordinator) {
         auto checkpointer = Checkpointer::Create(root, Together(coordinator));
@@ -327,7 +312,7 @@ TEST(CheckpointerProcesses, AProcessStalledMidSaveFailsTheStepWithinTheDeadlineA
   const std::string root = tmp.Join("run");
   std::vector<absl::Status> results(3);
   testing::GatedFilesystem gated(Filesystem::Default());
-  RunGroup(
+  RunThreadGroup(
       3,
       [&](int p, Coordinator& coordinator) {
         CheckpointerOptions options = Together(coordinator);

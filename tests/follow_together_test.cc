@@ -22,21 +22,8 @@ namespace cairn {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::RunThreadGroup;
 using testing::TempDir;
-using testing::ThreadCoordinator;
-using testing::ThreadGroupState;
-
-void RunGroup(int n, const std::function<void(int, Coordinator&)>& body) {
-  auto state = std::make_shared<ThreadGroupState>(n);
-  std::vector<std::thread> processes;
-  for (int p = 0; p < n; ++p) {
-    processes.emplace_back([&, p] {
-      ThreadCoordinator coordinator(state, p, n);
-      body(p, coordinator);
-    });
-  }
-  for (std::thread& t : processes) t.join();
-}
 
 void SaveSteps(const std::string& root, const std::vector<int64_t>& steps) {
   auto checkpointer = Checkpointer::Create(root);
@@ -64,7 +51,7 @@ TEST(FollowTogether, EveryProcessGetsTheSameStepsEachUnderItsOwnLease) {
   SaveSteps(root, {1, 2, 3});
   std::vector<std::vector<int64_t>> seen(3);
   std::vector<std::vector<size_t>> leases(3);
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     CheckpointsIteratorOptions options;
     options.coordinator = &coordinator;
     options.mode = FollowMode::kEveryStep;
@@ -96,7 +83,7 @@ TEST(FollowTogether, AStepCommittedWhileTheGroupWaitsReachesEveryProcess) {
   SaveSteps(root, {1});
   std::vector<int64_t> got(3, -1);
   std::thread writer;
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     WaitForCheckpointOptions options;
     options.coordinator = &coordinator;
     options.until_step = 5;
@@ -121,7 +108,7 @@ TEST(FollowTogether, ThePrimarysTimeoutEndsTheWaitForAll) {
   const std::string root = tmp.Join("run");
   std::vector<int> found(3, 1);
   int asked = 0;
-  RunGroup(3, [&](int p, Coordinator& coordinator) {
+  RunThreadGroup(3, [&](int p, Coordinator& coordinator) {
     WaitForCheckpointOptions options;
     options.coordinator = &coordinator;
     options.timeout = absl::Milliseconds(50);

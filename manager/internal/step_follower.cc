@@ -83,11 +83,6 @@ bool StepFollower::WatchUncommitted(int64_t min_step, const std::vector<int64_t>
 
 absl::StatusOr<LeasedStep> StepFollower::Await(int64_t min_step, StepOrder order,
                                                absl::Time deadline) {
-  Filesystem* fs = options_.filesystem ? options_.filesystem : Filesystem::Default();
-  LeaseOptions lease_options;
-  lease_options.ttl = options_.lease_ttl;
-  lease_options.commit_mode = options_.commit_mode;
-  lease_options.filesystem = fs;
   for (;;) {
     // Read before listing: a change after this point wakes the wait below.
     const uint64_t seen = subscription_->sequence();
@@ -114,28 +109,8 @@ absl::StatusOr<LeasedStep> StepFollower::Await(int64_t min_step, StepOrder order
                                     steps.end());
     if (order == StepOrder::kNewestFirst) std::reverse(candidates.begin(), candidates.end());
     for (const int64_t step : candidates) {
-      const std::string path = StepPath(root_, step, *options_.name_format);
-      absl::StatusOr<StepLease> lease = AcquireLease(path, lease_options);
-      if (!lease.ok()) {
-        // Deleted (or being deleted by retention) since it was listed: skip it.
-        if (absl::IsNotFound(lease.status())) continue;
-        absl::StatusOr<bool> still = IsCommittedCheckpoint(path, options_.commit_mode, fs);
-        if (still.ok() && !*still) continue;
-        return Annotate(lease.status(),
-                        absl::StrCat("cannot lease step ", step, " at ", path,
-                                     " (a follower leases each step it hands out so that "
-                                     "retention keeps it): check the permissions of the step "
-                                     "directory and of its ",
-                                     kLockedDirName, " entry"));
-      }
-      // The lease now keeps retention away; make sure the step did not go (or get withdrawn
-      // for an overwrite in commit-file mode) between the listing and the lease.
-      absl::StatusOr<bool> committed = IsCommittedCheckpoint(path, options_.commit_mode, fs);
-      if (!committed.ok() || !*committed) {
-        lease->Release().IgnoreError();
-        continue;
-      }
-      return LeasedStep(step, path, *std::move(lease));
+      CAIRN_ASSIGN_OR_RETURN(std::optional<LeasedStep> leased, TryLease(step));
+      if (leased) return *std::move(leased);
     }
     if (look_again) continue;
 
@@ -143,6 +118,36 @@ absl::StatusOr<LeasedStep> StepFollower::Await(int64_t min_step, StepOrder order
     if (now >= deadline) return LeasedStep();
     subscription_->WaitForChange(seen, std::min(deadline, now + options_.poll_interval));
   }
+}
+
+absl::StatusOr<std::optional<LeasedStep>> StepFollower::TryLease(int64_t step) {
+  Filesystem* fs = options_.filesystem ? options_.filesystem : Filesystem::Default();
+  LeaseOptions lease_options;
+  lease_options.ttl = options_.lease_ttl;
+  lease_options.commit_mode = options_.commit_mode;
+  lease_options.filesystem = fs;
+  const std::string path = StepPath(root_, step, *options_.name_format);
+  absl::StatusOr<StepLease> lease = AcquireLease(path, lease_options);
+  if (!lease.ok()) {
+    // Deleted (or being deleted by retention) since it was listed.
+    if (absl::IsNotFound(lease.status())) return std::nullopt;
+    absl::StatusOr<bool> still = IsCommittedCheckpoint(path, options_.commit_mode, fs);
+    if (still.ok() && !*still) return std::nullopt;
+    return Annotate(lease.status(),
+                    absl::StrCat("cannot lease step ", step, " at ", path,
+                                 " (a follower leases each step it hands out so that "
+                                 "retention keeps it): check the permissions of the step "
+                                 "directory and of its ",
+                                 kLockedDirName, " entry"));
+  }
+  // The lease now keeps retention away; make sure the step did not go (or get withdrawn for an
+  // overwrite in commit-file mode) between the listing and the lease.
+  absl::StatusOr<bool> committed = IsCommittedCheckpoint(path, options_.commit_mode, fs);
+  if (!committed.ok() || !*committed) {
+    lease->Release().IgnoreError();
+    return std::nullopt;
+  }
+  return LeasedStep(step, path, *std::move(lease));
 }
 
 absl::StatusOr<LeasedStep> StepFollower::AwaitWithTimeout(int64_t min_step, StepOrder order) {

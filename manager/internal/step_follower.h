@@ -55,8 +55,8 @@ class StepFollower {
   // The primary's part of AwaitTogether: its step, or the end of the wait, announced.
   absl::StatusOr<std::string> AnnounceTogether(int64_t min_step, StepOrder order,
                                                std::optional<LeasedStep>* found);
-  // Leases `step` as Await does; NotFound when it is gone or no longer committed.
-  absl::StatusOr<LeasedStep> LeaseCommitted(int64_t step);
+  // Leases committed `step`; nullopt when it went (or was withdrawn) since it was listed.
+  absl::StatusOr<std::optional<LeasedStep>> TryLease(int64_t step);
 
   // Commit-file mode: the marker lands inside the step directory, which a watch on the root
   // does not see; so every uncommitted step directory that may yet be handed out is watched.

@@ -4,7 +4,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/manager/internal/step_follower.h"
-#include "cairn/steps/lease.h"
 #include "cairn/utils/internal/collective_outcome.h"
 #include "cairn/utils/status_macros.h"
 
@@ -44,27 +43,6 @@ absl::StatusOr<std::string> StepFollower::AnnounceTogether(int64_t min_step, Ste
   }
 }
 
-absl::StatusOr<LeasedStep> StepFollower::LeaseCommitted(int64_t step) {
-  Filesystem* fs = options_.filesystem ? options_.filesystem : Filesystem::Default();
-  LeaseOptions lease_options;
-  lease_options.ttl = options_.lease_ttl;
-  lease_options.commit_mode = options_.commit_mode;
-  lease_options.filesystem = fs;
-  const std::string path = StepPath(root_, step, *options_.name_format);
-  absl::StatusOr<StepLease> lease = AcquireLease(path, lease_options);
-  if (!lease.ok()) {
-    return Annotate(lease.status(), absl::StrCat("leasing step ", step, " at ", path,
-                                                 ", which the primary handed out"));
-  }
-  absl::StatusOr<bool> committed = IsCommittedCheckpoint(path, options_.commit_mode, fs);
-  if (!committed.ok()) return committed.status();
-  if (!*committed) {
-    return absl::NotFoundError(absl::StrCat("step ", step, " at ", path,
-                                            ", which the primary handed out, is not committed"));
-  }
-  return LeasedStep(step, path, *std::move(lease));
-}
-
 absl::StatusOr<LeasedStep> StepFollower::AwaitTogether(int64_t min_step, StepOrder order) {
   Coordinator& coordinator = *options_.coordinator;
   std::optional<LeasedStep> mine;
@@ -86,11 +64,15 @@ absl::StatusOr<LeasedStep> StepFollower::AwaitTogether(int64_t min_step, StepOrd
   // The primary's lease keeps retention away until every process holds its own.
   absl::Status leased;
   if (!coordinator.is_primary()) {
-    absl::StatusOr<LeasedStep> own = LeaseCommitted(step);
-    if (own.ok()) {
-      mine.emplace(*std::move(own));
-    } else {
+    absl::StatusOr<std::optional<LeasedStep>> own = TryLease(step);
+    if (!own.ok()) {
       leased = own.status();
+    } else if (!own->has_value()) {
+      leased = absl::NotFoundError(
+          absl::StrCat("step ", step, " under ", root_,
+                       ", which the primary handed out, is gone or not committed here"));
+    } else {
+      mine = *std::move(own);
     }
   }
   CAIRN_ASSIGN_OR_RETURN(const std::vector<std::string> outcomes,

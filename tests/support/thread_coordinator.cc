@@ -1,5 +1,8 @@
 #include "tests/support/thread_coordinator.h"
 
+#include <thread>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 namespace cairn::testing {
@@ -72,6 +75,19 @@ absl::StatusOr<std::vector<std::string>> ThreadCoordinator::Gather(absl::string_
 
 absl::StatusOr<std::unique_ptr<Coordinator>> ThreadCoordinator::Duplicate() {
   return std::make_unique<ThreadCoordinator>(state_->Child(duplicates_++), index_, count_);
+}
+
+void RunThreadGroup(int n, const std::function<void(int, Coordinator&)>& body,
+                    absl::Duration deadline) {
+  auto state = std::make_shared<ThreadGroupState>(n, deadline);
+  std::vector<std::thread> processes;
+  for (int p = 0; p < n; ++p) {
+    processes.emplace_back([&, p] {
+      ThreadCoordinator coordinator(state, p, n);
+      body(p, coordinator);
+    });
+  }
+  for (std::thread& t : processes) t.join();
 }
 
 }  // namespace cairn::testing

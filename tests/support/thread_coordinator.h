@@ -3,6 +3,7 @@
 #ifndef CAIRN_TESTS_SUPPORT_THREAD_COORDINATOR_H_
 #define CAIRN_TESTS_SUPPORT_THREAD_COORDINATOR_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,10 @@ class ThreadCoordinator final : public Coordinator {
   const int count_;
   int duplicates_ = 0;
 };
+
+// Runs `body(index, coordinator)` on `n` threads that form one group, and joins them.
+void RunThreadGroup(int n, const std::function<void(int, Coordinator&)>& body,
+                    absl::Duration deadline = absl::Seconds(60));
 
 }  // namespace cairn::testing
 
