@@ -10,34 +10,34 @@ float8_e5m2: numpy.dtype
 
 # A tree: dicts with str keys, lists, tuples and None, with leaves of numpy arrays (or anything
 # with the buffer protocol), torch tensors, int, float, bool, str and bytes.
-Tree = Any
+_Tree = Any
 # An abstract tree: a tree whose leaves may also be ArraySpec, objects with .shape and .dtype,
 # the types int, float, bool, str, bytes, numpy.ndarray and torch.Tensor, and `...` (skip).
 # Writable numpy arrays and torch tensors in it receive the loaded data.
-AbstractTree = Any
-DTypeLike = Any
-Layout = Literal["aggregated", "per_leaf"]
-CommitMode = Literal["rename", "commit_file"]
+_AbstractTree = Any
+_DTypeLike = Any
+_Layout = Literal["aggregated", "per_leaf"]
+_CommitMode = Literal["rename", "commit_file"]
 
 class ArraySpec:
     shape: Optional[Tuple[int, ...]]
-    dtype: Optional[DTypeLike]
+    dtype: Optional[_DTypeLike]
     origin: Optional[Tuple[int, ...]]
     storage: Optional[Dict[str, Any]]
     def __init__(
         self,
         shape: Optional[Sequence[int]] = ...,
-        dtype: Optional[DTypeLike] = ...,
+        dtype: Optional[_DTypeLike] = ...,
         origin: Optional[Sequence[int]] = ...,
         *,
         storage: Optional[Dict[str, Any]] = ...,
     ) -> None: ...
 
 class TreeMetadata:
-    tree: AbstractTree
+    tree: _AbstractTree
     custom_metadata: Any
     format_version: int
-    layout: Layout
+    layout: _Layout
     writer: str
     data_bytes: int
 
@@ -61,25 +61,25 @@ class UnavailableError(CairnError, OSError): ...
 class DataLossError(CairnError): ...
 class UnauthenticatedError(CairnError, PermissionError): ...
 
-def cast(array: Any, dtype: DTypeLike) -> numpy.ndarray:
+def cast(array: Any, dtype: _DTypeLike) -> numpy.ndarray:
     """A copy of `array` converted to `dtype` by cairn's conversion rules."""
 
 def to_float32(array: Any) -> numpy.ndarray:
     """A float32 copy of `array`, bfloat16 and float8 included."""
 
-def dtype_name(dtype: DTypeLike) -> str:
+def dtype_name(dtype: _DTypeLike) -> str:
     """cairn's name of a numpy or torch dtype ("bfloat16")."""
 
 def save_tree(
     directory: str,
-    tree: Tree,
+    tree: _Tree,
     *,
     compress: bool = ...,
     compression_level: int = ...,
     byte_shuffle: bool = ...,
     chunk_bytes: int = ...,
-    layout: Layout = ...,
-    storage_dtype: Optional[DTypeLike] = ...,
+    layout: _Layout = ...,
+    storage_dtype: Optional[_DTypeLike] = ...,
     sync: bool = ...,
     parallelism: int = ...,
     custom_metadata: Any = ...,
@@ -88,14 +88,14 @@ def save_tree(
 
 def load_tree(
     directory: str,
-    abstract: Optional[AbstractTree] = ...,
+    abstract: Optional[_AbstractTree] = ...,
     *,
     partial: bool = ...,
     enable_padding_and_truncation: bool = ...,
     saturate_casts: bool = ...,
     max_allocation_bytes: Optional[int] = ...,
     load_parallelism: int = ...,
-) -> Tree:
+) -> _Tree:
     """Loads the tree in `directory`, as saved or as `abstract` asks."""
 
 def tree_metadata(directory: str) -> TreeMetadata:
@@ -103,18 +103,18 @@ def tree_metadata(directory: str) -> TreeMetadata:
 
 def save(
     directory: str,
-    tree: Tree,
+    tree: _Tree,
     *,
     overwrite: bool = ...,
     metrics: Optional[Dict[str, Any]] = ...,
     custom_metadata: Optional[Dict[str, Any]] = ...,
-    commit_mode: CommitMode = ...,
+    commit_mode: _CommitMode = ...,
     compress: bool = ...,
     compression_level: int = ...,
     byte_shuffle: bool = ...,
     chunk_bytes: int = ...,
-    layout: Layout = ...,
-    storage_dtype: Optional[DTypeLike] = ...,
+    layout: _Layout = ...,
+    storage_dtype: Optional[_DTypeLike] = ...,
     sync: bool = ...,
     parallelism: int = ...,
 ) -> None:
@@ -122,7 +122,7 @@ def save(
 
 def load(
     directory: str,
-    abstract: Optional[AbstractTree] = ...,
+    abstract: Optional[_AbstractTree] = ...,
     *,
     item: Optional[str] = ...,
     flat: bool = ...,
@@ -131,7 +131,7 @@ def load(
     saturate_casts: bool = ...,
     max_allocation_bytes: Optional[int] = ...,
     load_parallelism: int = ...,
-) -> Tree:
+) -> _Tree:
     """Loads the pytree of the checkpoint at `directory`."""
 
 def metadata(directory: str, *, item: Optional[str] = ..., flat: bool = ...) -> TreeMetadata:
@@ -169,7 +169,7 @@ class Checkpointer:
         todelete_subdir: str = ...,
         step_prefix: Optional[str] = ...,
         step_format_fixed_length: Optional[int] = ...,
-        commit_mode: CommitMode = ...,
+        commit_mode: _CommitMode = ...,
         create_root: bool = ...,
         read_only: bool = ...,
         async_copy: bool = ...,
@@ -180,8 +180,8 @@ class Checkpointer:
         compression_level: int = ...,
         byte_shuffle: bool = ...,
         chunk_bytes: int = ...,
-        layout: Layout = ...,
-        storage_dtype: Optional[DTypeLike] = ...,
+        layout: _Layout = ...,
+        storage_dtype: Optional[_DTypeLike] = ...,
         sync: bool = ...,
         parallelism: int = ...,
         partial: bool = ...,
@@ -199,7 +199,7 @@ class Checkpointer:
     def save(
         self,
         step: int,
-        state: Tree,
+        state: _Tree,
         *,
         metrics: Optional[Dict[str, Any]] = ...,
         custom_metadata: Optional[Dict[str, Any]] = ...,
@@ -209,7 +209,7 @@ class Checkpointer:
     def save_async(
         self,
         step: int,
-        state: Tree,
+        state: _Tree,
         *,
         metrics: Optional[Dict[str, Any]] = ...,
         custom_metadata: Optional[Dict[str, Any]] = ...,
@@ -230,11 +230,11 @@ class Checkpointer:
     def load(
         self,
         step: int,
-        abstract: Optional[AbstractTree] = ...,
+        abstract: Optional[_AbstractTree] = ...,
         *,
         item: Optional[str] = ...,
         flat: bool = ...,
-    ) -> Tree: ...
+    ) -> _Tree: ...
     def notify_preemption(self) -> None: ...
     def __enter__(self) -> "Checkpointer": ...
     def __exit__(self, *exc: Any) -> bool: ...
@@ -274,7 +274,7 @@ def checkpoints_iterator(
     lease_ttl_secs: float = ...,
     step_prefix: Optional[str] = ...,
     step_format_fixed_length: Optional[int] = ...,
-    commit_mode: CommitMode = ...,
+    commit_mode: _CommitMode = ...,
 ) -> CheckpointsIterator: ...
 
 def wait_for_new_checkpoint(
@@ -286,5 +286,5 @@ def wait_for_new_checkpoint(
     lease_ttl_secs: float = ...,
     step_prefix: Optional[str] = ...,
     step_format_fixed_length: Optional[int] = ...,
-    commit_mode: CommitMode = ...,
+    commit_mode: _CommitMode = ...,
 ) -> LeasedStep: ...
