@@ -1,6 +1,7 @@
 """cairn.Checkpointer: policies, synchronous and async saves, futures, the context manager."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -52,6 +53,20 @@ def test_save_async_returns_a_future_and_the_state_may_change(tmp_path):
         # The caller paid for the copy only; writing and committing came after it returned.
         assert report["blocking_secs"] < report["total_secs"]
         np.testing.assert_array_equal(ckpt.load(5)["w"], np.full((512, 1024), 3.0, np.float32))
+
+
+def test_async_save_commits_while_python_runs(tmp_path):
+    # The loop below never calls into cairn until the future is done: the step is written and
+    # committed in the background while Python computes.
+    state = {"w": np.ones((256, 1024), np.float32)}
+    with cairn.Checkpointer(str(tmp_path / "run")) as ckpt:
+        future = ckpt.save_async(1, state)
+        deadline = time.monotonic() + 60
+        work = 0
+        while not future.done() and time.monotonic() < deadline:
+            work += sum(range(1000))
+        assert future.done()
+        assert ckpt.latest_step() == 1
 
 
 def test_no_copy_async_save_keeps_arrays_alive(tmp_path):
