@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cairn/manager/follow_options.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/steps/name_format.h"
@@ -137,6 +138,14 @@ class Options {
 };
 
 // --- the calls.
+
+// Waits without a deadline of the caller's wake this often to let Python run its signal
+// handlers: Ctrl-C interrupts them.
+inline constexpr absl::Duration kSignalCheckInterval = absl::Milliseconds(200);
+// Raises the exception of a signal handler (KeyboardInterrupt), if one raised.
+inline void RaiseIfSignalled() {
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
 
 // Runs `fn` without the GIL and returns what it returns (no Python object may be touched).
 template <typename Fn>

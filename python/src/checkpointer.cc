@@ -27,6 +27,11 @@ class PySaveFuture {
   bool done() const { return future_.Ready(); }
 
   void Result(std::optional<double> timeout_secs) {
+    if (!timeout_secs) {
+      while (!WithoutGil([&] { return future_.AwaitReady(kSignalCheckInterval); })) {
+        RaiseIfSignalled();
+      }
+    }
     const absl::Status status = WithoutGil([&] {
       return timeout_secs ? future_.WaitFor(absl::Seconds(*timeout_secs)) : future_.Wait();
     });

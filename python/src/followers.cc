@@ -11,12 +11,30 @@
 namespace cairn::python {
 namespace {
 
+// A wait the caller gave no timeout ends every kSignalCheckInterval, runs Python's signal
+// handlers (timeout_fn runs on the waiting thread) and goes on unless one raised; the returned
+// flag says whether one did, its exception then pending on this thread.
+std::shared_ptr<bool> InterruptibleBySignals(FollowOptions& options) {
+  auto signalled = std::make_shared<bool>(false);
+  if (options.timeout.has_value()) return signalled;
+  options.timeout = kSignalCheckInterval;
+  options.timeout_fn = [signalled] {
+    py::gil_scoped_acquire acquire;
+    *signalled = PyErr_CheckSignals() != 0;
+    return *signalled;
+  };
+  return signalled;
+}
+
 class PyCheckpointsIterator {
  public:
-  explicit PyCheckpointsIterator(CheckpointsIterator iterator) : iterator_(std::move(iterator)) {}
+  PyCheckpointsIterator(CheckpointsIterator iterator, std::shared_ptr<bool> signalled)
+      : iterator_(std::move(iterator)), signalled_(std::move(signalled)) {}
 
   LeasedStep Next() {
-    LeasedStep found = ValueOrThrow(WithoutGil([&] { return iterator_.Next(); }));
+    absl::StatusOr<LeasedStep> next = WithoutGil([&] { return iterator_.Next(); });
+    if (*signalled_) throw py::error_already_set();
+    LeasedStep found = ValueOrThrow(std::move(next));
     if (!found.found()) throw py::stop_iteration();
     return found;
   }
@@ -25,6 +43,7 @@ class PyCheckpointsIterator {
 
  private:
   CheckpointsIterator iterator_;
+  std::shared_ptr<bool> signalled_;
 };
 
 PyCheckpointsIterator OpenIterator(const std::string& root, const py::kwargs& kwargs) {
@@ -42,7 +61,9 @@ PyCheckpointsIterator OpenIterator(const std::string& root, const py::kwargs& kw
   }
   out.after_step = options.Take<int64_t>("after_step");
   options.CheckAllTaken();
-  return PyCheckpointsIterator(ValueOrThrow(CheckpointsIterator::Create(root, out)));
+  std::shared_ptr<bool> signalled = InterruptibleBySignals(out);
+  return PyCheckpointsIterator(ValueOrThrow(CheckpointsIterator::Create(root, out)),
+                               std::move(signalled));
 }
 
 LeasedStep WaitForNew(const std::string& root, const py::kwargs& kwargs) {
@@ -51,7 +72,10 @@ LeasedStep WaitForNew(const std::string& root, const py::kwargs& kwargs) {
   options.TakeFollow(out);
   out.until_step = options.Take<int64_t>("until_step");
   options.CheckAllTaken();
-  return ValueOrThrow(WithoutGil([&] { return WaitForNewCheckpoint(root, out); }));
+  std::shared_ptr<bool> signalled = InterruptibleBySignals(out);
+  absl::StatusOr<LeasedStep> step = WithoutGil([&] { return WaitForNewCheckpoint(root, out); });
+  if (*signalled) throw py::error_already_set();
+  return ValueOrThrow(std::move(step));
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 """Followers: checkpoints_iterator and wait_for_new_checkpoint, each step leased."""
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 
 import numpy as np
+import pytest
 
 import cairn
 
@@ -51,3 +55,18 @@ def test_leased_step_is_a_context_manager(tmp_path):
     with cairn.wait_for_new_checkpoint(root, timeout_secs=10) as leased:
         assert int(leased) == 3 and leased.leased
     assert not leased.leased
+
+
+@pytest.mark.parametrize("wait", [
+    "for leased in cairn.checkpoints_iterator(root): pass",
+    "cairn.wait_for_new_checkpoint(root)",
+])
+def test_ctrl_c_interrupts_a_wait_without_timeout(tmp_path, wait):
+    code = "import sys, cairn\nroot = sys.argv[1]\nprint('waiting', flush=True)\n" + wait
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "waiting\n"
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode != 0
+    assert "KeyboardInterrupt" in err
