@@ -33,7 +33,10 @@ class PyCheckpointsIterator {
 
   LeasedStep Next() {
     absl::StatusOr<LeasedStep> next = WithoutGil([&] { return iterator_.Next(); });
-    if (*signalled_) throw py::error_already_set();
+    if (*signalled_) {
+      *signalled_ = false;  // the iteration is over: later calls stop it
+      throw py::error_already_set();
+    }
     LeasedStep found = ValueOrThrow(std::move(next));
     if (!found.found()) throw py::stop_iteration();
     return found;
