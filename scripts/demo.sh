@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, the main job: installs what is missing, builds, and runs the demos: the store
 # saving and loading one tree; a training run that is preempted and resumes; a trainer and an
-# evaluator that follows it, scoring every step while retention keeps only two.
+# evaluator that follows it, scoring every step while retention keeps only two; then the Python
+# package, installed for /usr/bin/python3, running its own trainer and evaluator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,4 +24,11 @@ echo "== a trainer keeping 2 steps, and an evaluator scoring every step as it la
 evaluator=$!
 ./build/examples/train_loop "$demo_dir/live" --steps 60 --save-every 5 --max-to-keep 2 --step-ms 20
 wait "$evaluator"
+
+echo "== the Python package: installed, then a save, a load, a trainer and an evaluator"
+cmake --install build --component python
+repo=$PWD
+# From outside the tree, so that the installed package is the one imported.
+(cd "$demo_dir" && /usr/bin/python3 -c 'import cairn; print("cairn imported from", cairn.__file__)')
+(cd "$demo_dir" && /usr/bin/python3 "$repo/python/examples/train_and_evaluate.py" "$demo_dir/py")
 echo "demo ok"
