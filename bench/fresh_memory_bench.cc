@@ -55,17 +55,10 @@ int Main(int argc, char** argv) {
   const size_t mib = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1024;
   const size_t leaves = (mib << 20) / kLeafBytes;
   ScratchDir scratch;
-  std::vector<std::unique_ptr<char[]>> sources;
-  Tree tree = Tree::Dict();
-  for (size_t i = 0; i < leaves; ++i) {
-    sources.emplace_back(new char[kLeafBytes]);
-    FillRandom(sources.back().get(), kLeafBytes, i + 1);
-    tree.Set(absl::StrCat("w", i),
-             Tree::FromArray(
-                 Array::Borrow(DType::kFloat32, {int64_t(kLeafBytes / 4)}, sources.back().get())));
-  }
+  const BorrowedState state = RandomState(leaves, kLeafBytes);
+  const std::vector<std::unique_ptr<char[]>>& sources = state.sources;
   const std::string dir = scratch.path() + "/tree";
-  Check(SaveTree(dir, tree), "save");
+  Check(SaveTree(dir, state.tree), "save");
   // The first load of the process: its arrays meet memory the process never touched, as a
   // restarted trainer's do. The checkpoint was just written, so it is in the page cache.
   double start = NowSeconds();

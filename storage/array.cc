@@ -45,6 +45,12 @@ Array Array::Borrow(DType dtype, Shape shape, const void* data) {
   return Array(dtype, std::move(shape), nullptr, data, /*writable=*/false);
 }
 
+Array Array::SharedView(DType dtype, Shape shape, std::shared_ptr<const void> owner,
+                        const void* data) {
+  return Array(dtype, std::move(shape), std::const_pointer_cast<void>(std::move(owner)), data,
+               /*writable=*/false);
+}
+
 Array Array::BorrowMutable(DType dtype, Shape shape, void* data) {
   return Array(dtype, std::move(shape), nullptr, data, /*writable=*/true);
 }

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -74,6 +75,7 @@ class TreeLoader {
         parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
+    if (options_.map_arrays && options_.map_report != nullptr) *options_.map_report = MapReport();
     CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, stored_.root(), KeyPath()));
     CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return result;
@@ -289,6 +291,27 @@ class TreeLoader {
           ShapeToString(global), " at ", where, "; enable padding and truncation to allow it"));
     }
     CAIRN_ASSIGN_OR_RETURN(const uint64_t filled, stored_.Prepare(leaf, origin, shape, where));
+    if (options_.map_arrays) {
+      MapFallback reason = MapFallback::kDestination;
+      if (!destination) {
+        if (dtype != stored) {
+          reason = MapFallback::kCast;
+        } else if (origin != Shape(global.size(), 0)) {
+          reason = MapFallback::kRegion;
+        } else if (shape != global) {
+          reason = MapFallback::kPadding;
+        } else {
+          using Mapped = std::variant<Array, MapFallback>;
+          CAIRN_ASSIGN_OR_RETURN(Mapped mapped, stored_.MapArray(leaf, where));
+          if (Array* view = std::get_if<Array>(&mapped)) {
+            if (options_.map_report != nullptr) options_.map_report->mapped.push_back(where);
+            return Tree::FromArray(std::move(*view));
+          }
+          reason = std::get<MapFallback>(mapped);
+        }
+      }
+      if (options_.map_report != nullptr) options_.map_report->fallbacks[where] = reason;
+    }
     Array result;
     if (destination) {
       result = *destination;
@@ -506,6 +529,30 @@ Tree MetadataNode(StoredTree& stored, const format::Node& node, KeyPath& path) {
 }
 
 }  // namespace
+
+absl::string_view MapFallbackName(MapFallback reason) {
+  switch (reason) {
+    case MapFallback::kDestination:
+      return "destination given";
+    case MapFallback::kCast:
+      return "cast";
+    case MapFallback::kRegion:
+      return "region";
+    case MapFallback::kPadding:
+      return "padded or truncated";
+    case MapFallback::kCompressed:
+      return "compressed";
+    case MapFallback::kLayout:
+      return "chunks not one run of one file";
+    case MapFallback::kEmpty:
+      return "empty";
+    case MapFallback::kFormat:
+      return "not cairn's format";
+    case MapFallback::kFilesystem:
+      return "filesystem cannot map";
+  }
+  return "unknown";
+}
 
 absl::StatusOr<Tree> LoadTree(const std::string& named_dir, const Tree& abstract,
                               const StoreLoadOptions& options) {

@@ -40,6 +40,11 @@ class CairnStoredTree final : public StoredTree {
     return covered;
   }
 
+  absl::StatusOr<std::variant<Array, MapFallback>> MapArray(const format::ArrayLeaf& leaf,
+                                                            const std::string& path) override {
+    return MapArrayReads(leaf, path, files_, &reads_);
+  }
+
   absl::Status ExecutePlanned(ThreadPool* pool, int parallelism) override {
     const std::vector<std::pair<size_t, size_t>> runs = GroupChunkReads(reads_);
     absl::Status status = ParallelFor(pool, runs.size(), parallelism, [&](size_t i) {
