@@ -56,13 +56,16 @@ struct BorrowedState {
 };
 inline BorrowedState RandomState(size_t leaves, size_t leaf_bytes) {
   BorrowedState state;
+  std::vector<std::string> keys;
+  std::vector<Tree> values;
   for (size_t i = 0; i < leaves; ++i) {
     state.sources.emplace_back(new char[leaf_bytes]);
     FillRandom(state.sources.back().get(), leaf_bytes, i + 1);
-    state.tree.Set(absl::StrCat("w", i),
-                   Tree::FromArray(Array::Borrow(DType::kFloat32, {int64_t(leaf_bytes / 4)},
-                                                 state.sources.back().get())));
+    keys.push_back(absl::StrCat("w", i));
+    values.push_back(Tree::FromArray(
+        Array::Borrow(DType::kFloat32, {int64_t(leaf_bytes / 4)}, state.sources.back().get())));
   }
+  state.tree = Tree::DictFrom(std::move(keys), std::move(values)).value();
   return state;
 }
 

@@ -56,6 +56,9 @@ absl::string_view NodeKindName(const format::Node& node) {
   }
 }
 
+// Abstract dicts of up to this many keys find them in the stored dict by a scan.
+constexpr size_t kScannedKeys = 8;
+
 // The default allocation budget of a load (StoreLoadOptions::max_allocation_bytes).
 constexpr uint64_t kAllocationPerFilledByte = 4;
 constexpr uint64_t kAllocationSlackBytes = uint64_t{1} << 30;
@@ -128,21 +131,35 @@ class TreeLoader {
                                  const KeyPath& path) {
     if (node.kind_case() != format::Node::kDict) return Mismatch(path, "a dict", node);
     const format::Dict& dict = node.dict();
+    // A few keys are looked for by a scan, many through a map of the stored keys: a partial
+    // load of one array out of 100,000 would spend more on hashing every stored key.
+    const bool scan = abstract.size() <= kScannedKeys;
     absl::flat_hash_map<absl::string_view, int> stored;
-    for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+    if (!scan) {
+      for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+    }
+    const auto find = [&](const std::string& key) {
+      if (!scan) {
+        const auto it = stored.find(key);
+        return it == stored.end() ? -1 : it->second;
+      }
+      for (int i = 0; i < dict.keys_size(); ++i) {
+        if (dict.keys(i) == key) return i;
+      }
+      return -1;
+    };
     std::vector<Tree> values;
     values.reserve(abstract.size());
     for (size_t i = 0; i < abstract.size(); ++i) {
       const std::string& key = abstract.keys()[i];
-      const auto it = stored.find(key);
-      if (it == stored.end()) {
+      const int found = find(key);
+      if (found < 0) {
         return absl::NotFoundError(
             absl::StrCat("structure mismatch at ", path.Child(key).ToString(),
                          ": the checkpoint has no such key (it has: ",
                          absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
       }
-      CAIRN_ASSIGN_OR_RETURN(Tree child,
-                             Match(abstract[i], dict.values(it->second), path.Child(key)));
+      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], dict.values(found), path.Child(key)));
       values.push_back(std::move(child));
     }
     if (!options_.partial && abstract.size() != static_cast<size_t>(dict.keys_size())) {
