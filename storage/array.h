@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "cairn/storage/array_memory.h"
 #include "cairn/storage/dtype.h"
 #include "cairn/storage/shape.h"
 
@@ -168,6 +169,8 @@ class Array {
 class ArrayAllocator {
  public:
   static absl::StatusOr<Array> AllocateUninitialized(DType dtype, Shape shape);
+  // The same, with memory from `memory` (arrays of no bytes take none from it).
+  static absl::StatusOr<Array> AllocateUninitialized(DType dtype, Shape shape, ArrayMemory& memory);
 };
 
 template <typename T>

@@ -25,6 +25,7 @@ namespace cairn {
 class Filesystem;
 class Coordinator;
 class ThreadPool;
+class ArrayMemory;
 
 // How array bytes are laid out in files (Orbax's use_ocdbt switch). Both load the same way.
 enum class StoreLayout {
@@ -118,6 +119,10 @@ struct StoreLoadOptions {
   // When set, a load with map_arrays clears it and fills it in. A load writes it from its
   // calling thread; concurrent loads need one each.
   MapReport* map_report = nullptr;
+  // Where the load's fresh arrays get their memory (storage/array_memory.h): an ArrayArena kept
+  // across loads reuses the memory of arrays already destroyed, without page faults; or the
+  // caller's own allocator. Null: the heap. Not owned; must outlive the load.
+  ArrayMemory* memory = nullptr;
 
   Filesystem* filesystem = nullptr;
   ThreadPool* pool = nullptr;

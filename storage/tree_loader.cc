@@ -334,7 +334,10 @@ class TreeLoader {
       result = *destination;
     } else {
       CAIRN_RETURN_IF_ERROR(Charge(filled, dtype, shape, where));
-      CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
+      CAIRN_ASSIGN_OR_RETURN(
+          result, options_.memory != nullptr
+                      ? ArrayAllocator::AllocateUninitialized(dtype, shape, *options_.memory)
+                      : ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
     CAIRN_ASSIGN_OR_RETURN(const bool covered,
                            stored_.Plan(leaf, result, origin, where, options_.saturate_casts));
