@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cairn/manager/checkpointer.h"
 #include "cairn/steps/checkpoint.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem_util.h"
@@ -262,6 +263,25 @@ TEST(MappedCheckpointLoad, CheckpointOptionsCarryTheOption) {
   EXPECT_TRUE(TreesEqual(*loaded, Weights()));
   EXPECT_THAT(report.mapped, UnorderedElementsAre("w", "b"));
   EXPECT_FALSE(loaded->Find("w")->array().is_writable());
+}
+
+TEST(MappedCheckpointLoad, CheckpointerOptionsCarryTheOption) {
+  TempDir tmp;
+  MapReport report;
+  CheckpointerOptions options;
+  options.store_load.map_arrays = true;
+  options.store_load.map_report = &report;
+  absl::StatusOr<std::unique_ptr<Checkpointer>> ckpt =
+      Checkpointer::Create(tmp.Join("root"), options);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status();
+  ASSERT_TRUE((*ckpt)->Save(1, Weights()).ok());
+  ASSERT_TRUE((*ckpt)->WaitUntilFinished().ok());
+  absl::StatusOr<Tree> loaded = (*ckpt)->Load(1);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(TreesEqual(*loaded, Weights()));
+  EXPECT_THAT(report.mapped, UnorderedElementsAre("w", "b"));
+  EXPECT_FALSE(loaded->Find("w")->array().is_writable());
+  EXPECT_TRUE((*ckpt)->Close().ok());
 }
 
 }  // namespace
