@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "cairn/storage/tree.h"
 
 namespace cairn::bench {
 
@@ -43,6 +46,27 @@ inline void FillRandom(void* data, size_t size, uint64_t seed) {
     state ^= state << 17;
     words[i] = state;
   }
+}
+
+// A flat tree of `leaves` float32 arrays of `leaf_bytes` each (w0, w1, ...), random and
+// incompressible, borrowed from `sources`, which hold them.
+struct BorrowedState {
+  std::vector<std::unique_ptr<char[]>> sources;
+  Tree tree = Tree::Dict();
+};
+inline BorrowedState RandomState(size_t leaves, size_t leaf_bytes) {
+  BorrowedState state;
+  std::vector<std::string> keys;
+  std::vector<Tree> values;
+  for (size_t i = 0; i < leaves; ++i) {
+    state.sources.emplace_back(new char[leaf_bytes]);
+    FillRandom(state.sources.back().get(), leaf_bytes, i + 1);
+    keys.push_back(absl::StrCat("w", i));
+    values.push_back(Tree::FromArray(
+        Array::Borrow(DType::kFloat32, {int64_t(leaf_bytes / 4)}, state.sources.back().get())));
+  }
+  state.tree = Tree::DictFrom(std::move(keys), std::move(values)).value();
+  return state;
 }
 
 // A scratch directory under $CAIRN_BENCH_DIR (default: the system temp dir), removed at exit.

@@ -6,8 +6,13 @@
 // The first load of the process is reported apart: later ones may reuse memory the earlier ones
 // freed (the allocator keeps it), which a restarted trainer's first load cannot.
 //
+// Also a warm load into an ArrayArena kept across the runs (StoreLoadOptions::memory), which
+// gets back the memory of the previous run's arrays, against the copy into memory already
+// mapped and touched: the limit when no memory is fresh.
+//
 // Last line: load_warm_vs_limit=<cairn warm load / (huge-page first touch + copy)>
 //            huge_vs_small_pages=<(huge-page first touch + copy) / (4 KiB first touch + copy)>
+//            arena_load_vs_copy=<load into the arena / copy into touched memory>
 // Usage: fresh_memory_bench [runs=7] [MiB=1024]; CAIRN_BENCH_DIR picks the file system.
 #include <sys/mman.h>
 
@@ -20,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
+#include "cairn/storage/array_memory.h"
 #include "cairn/storage/pytree_store.h"
 
 namespace cairn::bench {
@@ -55,17 +61,10 @@ int Main(int argc, char** argv) {
   const size_t mib = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1024;
   const size_t leaves = (mib << 20) / kLeafBytes;
   ScratchDir scratch;
-  std::vector<std::unique_ptr<char[]>> sources;
-  Tree tree = Tree::Dict();
-  for (size_t i = 0; i < leaves; ++i) {
-    sources.emplace_back(new char[kLeafBytes]);
-    FillRandom(sources.back().get(), kLeafBytes, i + 1);
-    tree.Set(absl::StrCat("w", i),
-             Tree::FromArray(
-                 Array::Borrow(DType::kFloat32, {int64_t(kLeafBytes / 4)}, sources.back().get())));
-  }
+  const BorrowedState state = RandomState(leaves, kLeafBytes);
+  const std::vector<std::unique_ptr<char[]>>& sources = state.sources;
   const std::string dir = scratch.path() + "/tree";
-  Check(SaveTree(dir, tree), "save");
+  Check(SaveTree(dir, state.tree), "save");
   // The first load of the process: its arrays meet memory the process never touched, as a
   // restarted trainer's do. The checkpoint was just written, so it is in the page cache.
   double start = NowSeconds();
@@ -74,10 +73,34 @@ int Main(int argc, char** argv) {
   std::printf("%zu float32 leaves of 4 MiB (%zu MiB), %d runs, in %s\n", leaves, leaves * 4, runs,
               scratch.path().c_str());
 
-  std::vector<double> huge, small, load;
+  ArrayArena arena;
+  StoreLoadOptions arena_options;
+  arena_options.memory = &arena;
+  Check(LoadTree(dir, Tree::AsSaved(), arena_options).status(), "load into the arena");
+  std::vector<char*> touched;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    touched.push_back(static_cast<char*>(MapFresh(kLeafBytes, false)));
+    std::memset(touched.back(), 0, kLeafBytes);
+  }
+
+  std::vector<double> huge, small, load, arena_load, copy;
   for (int run = 0; run < runs; ++run) {
-    for (int k = 0; k < 3; ++k) {
-      switch ((k + run) % 3) {
+    for (int k = 0; k < 5; ++k) {
+      switch ((k + run) % 5) {
+        case 3: {
+          start = NowSeconds();
+          absl::StatusOr<Tree> loaded = LoadTree(dir, Tree::AsSaved(), arena_options);
+          arena_load.push_back(NowSeconds() - start);
+          Check(loaded.status(), "load into the arena");
+          break;
+        }
+        case 4:
+          start = NowSeconds();
+          for (size_t i = 0; i < sources.size(); ++i) {
+            std::memcpy(touched[i], sources[i].get(), kLeafBytes);
+          }
+          copy.push_back(NowSeconds() - start);
+          break;
         case 0:
           huge.push_back(CopyIntoFresh(sources, true));
           break;
@@ -97,8 +120,12 @@ int Main(int argc, char** argv) {
   std::printf("fresh memory + copy, 4 KiB pages %.3f s\n", Median(small));
   std::printf("cairn first load of the process  %.3f s\n", first_load);
   std::printf("cairn warm load                  %.3f s\n", Median(load));
-  std::printf("load_warm_vs_limit=%.3f huge_vs_small_pages=%.3f\n", Median(load) / Median(huge),
-              Median(huge) / Median(small));
+  std::printf("copy into touched memory          %.3f s\n", Median(copy));
+  std::printf("cairn warm load into an arena    %.3f s\n", Median(arena_load));
+  std::printf("load_warm_vs_limit=%.3f huge_vs_small_pages=%.3f arena_load_vs_copy=%.3f\n",
+              Median(load) / Median(huge), Median(huge) / Median(small),
+              Median(arena_load) / Median(copy));
+  for (char* p : touched) ::munmap(p, kLeafBytes);
   return 0;
 }
 

@@ -34,6 +34,19 @@ absl::StatusOr<Array> ArrayAllocator::AllocateUninitialized(DType dtype, Shape s
   return Array(dtype, std::move(shape), std::move(buffer), data, /*writable=*/true);
 }
 
+absl::StatusOr<Array> ArrayAllocator::AllocateUninitialized(DType dtype, Shape shape,
+                                                            ArrayMemory& memory) {
+  CAIRN_ASSIGN_OR_RETURN(const uint64_t bytes, ByteSize(dtype, shape));
+  if (bytes == 0) return AllocateUninitialized(dtype, std::move(shape));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<void> buffer, memory.Allocate(bytes));
+  void* data = buffer.get();
+  if (data == nullptr || reinterpret_cast<uintptr_t>(data) % kAlignment != 0) {
+    return absl::InternalError(
+        absl::StrCat("an ArrayMemory returned ", bytes, " bytes not aligned to ", kAlignment));
+  }
+  return Array(dtype, std::move(shape), std::move(buffer), data, /*writable=*/true);
+}
+
 absl::StatusOr<Array> Array::Allocate(DType dtype, Shape shape) {
   CAIRN_ASSIGN_OR_RETURN(Array array,
                          ArrayAllocator::AllocateUninitialized(dtype, std::move(shape)));
@@ -43,6 +56,12 @@ absl::StatusOr<Array> Array::Allocate(DType dtype, Shape shape) {
 
 Array Array::Borrow(DType dtype, Shape shape, const void* data) {
   return Array(dtype, std::move(shape), nullptr, data, /*writable=*/false);
+}
+
+Array Array::SharedView(DType dtype, Shape shape, std::shared_ptr<const void> owner,
+                        const void* data) {
+  return Array(dtype, std::move(shape), std::const_pointer_cast<void>(std::move(owner)), data,
+               /*writable=*/false);
 }
 
 Array Array::BorrowMutable(DType dtype, Shape shape, void* data) {

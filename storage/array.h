@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "cairn/storage/array_memory.h"
 #include "cairn/storage/dtype.h"
 #include "cairn/storage/shape.h"
 
@@ -99,6 +100,10 @@ class Array {
   // A read-only view of `data`, which the caller keeps alive and unchanged while the array (or a
   // save of it) uses it. No copy is made.
   static Array Borrow(DType dtype, Shape shape, const void* data);
+  // A read-only view of `data` that keeps `owner` alive as long as the array or any copy of it
+  // lives: what a mapped load returns, `owner` holding the file's mapping.
+  static Array SharedView(DType dtype, Shape shape, std::shared_ptr<const void> owner,
+                          const void* data);
   // A writable view of `data`: loads can write straight into it.
   static Array BorrowMutable(DType dtype, Shape shape, void* data);
   // An owning array holding a copy of `values`; `shape` defaults to 1-d.
@@ -118,6 +123,7 @@ class Array {
   // Null for a read-only borrowed array.
   void* mutable_data() const { return writable_ ? const_cast<void*>(data_) : nullptr; }
   bool is_writable() const { return writable_; }
+  // Whether the array keeps its memory alive itself (allocated, or a shared view).
   bool owns_memory() const { return owner_ != nullptr; }
 
   // Typed views; T must match dtype() exactly (checked in debug builds).
@@ -163,6 +169,8 @@ class Array {
 class ArrayAllocator {
  public:
   static absl::StatusOr<Array> AllocateUninitialized(DType dtype, Shape shape);
+  // The same, with memory from `memory` (arrays of no bytes take none from it).
+  static absl::StatusOr<Array> AllocateUninitialized(DType dtype, Shape shape, ArrayMemory& memory);
 };
 
 template <typename T>

@@ -8,11 +8,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cairn/storage/key_path.h"
 #include "cairn/storage/tree.h"
 #include "nlohmann/json.hpp"
@@ -22,6 +25,7 @@ namespace cairn {
 class Filesystem;
 class Coordinator;
 class ThreadPool;
+class ArrayMemory;
 
 // How array bytes are laid out in files (Orbax's use_ocdbt switch). Both load the same way.
 enum class StoreLayout {
@@ -61,6 +65,27 @@ struct StoreSaveOptions {
   int parallelism = 0;                 // threads used at once; 0: the pool's size
 };
 
+// Why an array of a mapped load (StoreLoadOptions::map_arrays) was read into memory of its own
+// instead of being returned as a view of the checkpoint's file.
+enum class MapFallback {
+  kDestination,  // the abstract tree gave a writable array to load into
+  kCast,         // a dtype other than the stored one was asked for
+  kRegion,       // a region of the array was asked for (an origin)
+  kPadding,      // a shape other than the stored one was asked for (padded or truncated)
+  kCompressed,   // its chunks are compressed
+  kLayout,       // its chunks are not one aligned run of one file (several shards, gaps)
+  kEmpty,        // it has no elements: there is nothing to map
+  kFormat,       // the tree is not in cairn's format (Orbax)
+  kFilesystem,   // the filesystem cannot map files (in memory, fault injection)
+};
+absl::string_view MapFallbackName(MapFallback reason);
+
+// What a mapped load did with each array leaf it returned, by key path (KeyPath::ToString).
+struct MapReport {
+  std::vector<std::string> mapped;               // views of the file, in load order
+  std::map<std::string, MapFallback> fallbacks;  // the others, read as without the option
+};
+
 struct StoreLoadOptions {
   // Let a requested shape differ from the stored one: missing elements are zero, extra ones are
   // dropped. Off, a mismatch is an error.
@@ -83,6 +108,21 @@ struct StoreLoadOptions {
   // never count against it) plus 1 GiB: only zero padding and arrays the checkpoint holds no
   // data for can use it up.
   std::optional<uint64_t> max_allocation_bytes;
+  // Return arrays as read-only views of the checkpoint's data files mapped into memory, with no
+  // copy, where the stored bytes are the requested ones: cairn's format, uncompressed, the stored
+  // dtype, the whole array, its chunks one run of one file, no destination given, a filesystem
+  // that can map (ReadableFile::Map). Every chunk's checksum is verified over the mapped pages
+  // before the load returns. Other arrays load as without the option (MapFallback says why).
+  // A view keeps its file's mapping alive as long as the array or a copy of it lives; see the
+  // README ("Mapped loads") for what happens when the step is deleted or replaced under it.
+  bool map_arrays = false;
+  // When set, a load with map_arrays clears it and fills it in. A load writes it from its
+  // calling thread; concurrent loads need one each.
+  MapReport* map_report = nullptr;
+  // Where the load's fresh arrays get their memory (storage/array_memory.h): an ArrayArena kept
+  // across loads reuses the memory of arrays already destroyed, without page faults; or the
+  // caller's own allocator. Null: the heap. Not owned; must outlive the load.
+  ArrayMemory* memory = nullptr;
 
   Filesystem* filesystem = nullptr;
   ThreadPool* pool = nullptr;

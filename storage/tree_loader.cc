@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -55,6 +56,9 @@ absl::string_view NodeKindName(const format::Node& node) {
   }
 }
 
+// Abstract dicts of up to this many keys find them in the stored dict by a scan.
+constexpr size_t kScannedKeys = 8;
+
 // The default allocation budget of a load (StoreLoadOptions::max_allocation_bytes).
 constexpr uint64_t kAllocationPerFilledByte = 4;
 constexpr uint64_t kAllocationSlackBytes = uint64_t{1} << 30;
@@ -74,6 +78,7 @@ class TreeLoader {
         parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
+    if (options_.map_arrays && options_.map_report != nullptr) *options_.map_report = MapReport();
     CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, stored_.root(), KeyPath()));
     CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return result;
@@ -126,21 +131,35 @@ class TreeLoader {
                                  const KeyPath& path) {
     if (node.kind_case() != format::Node::kDict) return Mismatch(path, "a dict", node);
     const format::Dict& dict = node.dict();
+    // A few keys are looked for by a scan, many through a map of the stored keys: a partial
+    // load of one array out of 100,000 would spend more on hashing every stored key.
+    const bool scan = abstract.size() <= kScannedKeys;
     absl::flat_hash_map<absl::string_view, int> stored;
-    for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+    if (!scan) {
+      for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+    }
+    const auto find = [&](const std::string& key) {
+      if (!scan) {
+        const auto it = stored.find(key);
+        return it == stored.end() ? -1 : it->second;
+      }
+      for (int i = 0; i < dict.keys_size(); ++i) {
+        if (dict.keys(i) == key) return i;
+      }
+      return -1;
+    };
     std::vector<Tree> values;
     values.reserve(abstract.size());
     for (size_t i = 0; i < abstract.size(); ++i) {
       const std::string& key = abstract.keys()[i];
-      const auto it = stored.find(key);
-      if (it == stored.end()) {
+      const int found = find(key);
+      if (found < 0) {
         return absl::NotFoundError(
             absl::StrCat("structure mismatch at ", path.Child(key).ToString(),
                          ": the checkpoint has no such key (it has: ",
                          absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
       }
-      CAIRN_ASSIGN_OR_RETURN(Tree child,
-                             Match(abstract[i], dict.values(it->second), path.Child(key)));
+      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], dict.values(found), path.Child(key)));
       values.push_back(std::move(child));
     }
     if (!options_.partial && abstract.size() != static_cast<size_t>(dict.keys_size())) {
@@ -289,12 +308,36 @@ class TreeLoader {
           ShapeToString(global), " at ", where, "; enable padding and truncation to allow it"));
     }
     CAIRN_ASSIGN_OR_RETURN(const uint64_t filled, stored_.Prepare(leaf, origin, shape, where));
+    if (options_.map_arrays) {
+      MapFallback reason = MapFallback::kDestination;
+      if (!destination) {
+        if (dtype != stored) {
+          reason = MapFallback::kCast;
+        } else if (origin != Shape(global.size(), 0)) {
+          reason = MapFallback::kRegion;
+        } else if (shape != global) {
+          reason = MapFallback::kPadding;
+        } else {
+          using Mapped = std::variant<Array, MapFallback>;
+          CAIRN_ASSIGN_OR_RETURN(Mapped mapped, stored_.MapArray(leaf, where));
+          if (Array* view = std::get_if<Array>(&mapped)) {
+            if (options_.map_report != nullptr) options_.map_report->mapped.push_back(where);
+            return Tree::FromArray(std::move(*view));
+          }
+          reason = std::get<MapFallback>(mapped);
+        }
+      }
+      if (options_.map_report != nullptr) options_.map_report->fallbacks[where] = reason;
+    }
     Array result;
     if (destination) {
       result = *destination;
     } else {
       CAIRN_RETURN_IF_ERROR(Charge(filled, dtype, shape, where));
-      CAIRN_ASSIGN_OR_RETURN(result, ArrayAllocator::AllocateUninitialized(dtype, shape));
+      CAIRN_ASSIGN_OR_RETURN(
+          result, options_.memory != nullptr
+                      ? ArrayAllocator::AllocateUninitialized(dtype, shape, *options_.memory)
+                      : ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
     CAIRN_ASSIGN_OR_RETURN(const bool covered,
                            stored_.Plan(leaf, result, origin, where, options_.saturate_casts));
@@ -506,6 +549,30 @@ Tree MetadataNode(StoredTree& stored, const format::Node& node, KeyPath& path) {
 }
 
 }  // namespace
+
+absl::string_view MapFallbackName(MapFallback reason) {
+  switch (reason) {
+    case MapFallback::kDestination:
+      return "destination given";
+    case MapFallback::kCast:
+      return "cast";
+    case MapFallback::kRegion:
+      return "region";
+    case MapFallback::kPadding:
+      return "padded or truncated";
+    case MapFallback::kCompressed:
+      return "compressed";
+    case MapFallback::kLayout:
+      return "chunks not one run of one file";
+    case MapFallback::kEmpty:
+      return "empty";
+    case MapFallback::kFormat:
+      return "not cairn's format";
+    case MapFallback::kFilesystem:
+      return "filesystem cannot map";
+  }
+  return "unknown";
+}
 
 absl::StatusOr<Tree> LoadTree(const std::string& named_dir, const Tree& abstract,
                               const StoreLoadOptions& options) {

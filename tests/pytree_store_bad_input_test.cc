@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "cairn/storage/internal/index_file.h"
@@ -21,18 +20,10 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::Iota;
+using testing::ReadAll;
 using testing::SampleTree;
 using testing::TempDir;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteAll(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-}
+using testing::WriteAll;
 
 class BadInputTest : public ::testing::Test {
  protected:

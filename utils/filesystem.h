@@ -59,6 +59,23 @@ class WritableFile {
   virtual const std::string& path() const = 0;
 };
 
+// A read-only mapping of the first size() bytes of a file into memory. The pages are the page
+// cache's, shared with every other reader of the file, and stay mapped while this object lives.
+class FileMapping {
+ public:
+  virtual ~FileMapping() = default;
+
+  const char* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ protected:
+  FileMapping(const char* data, uint64_t size) : data_(data), size_(size) {}
+
+ private:
+  const char* const data_;
+  const uint64_t size_;
+};
+
 // A file open for reading at arbitrary offsets; all methods are safe from several threads.
 class ReadableFile {
  public:
@@ -69,6 +86,11 @@ class ReadableFile {
   virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* scratch) const = 0;
   // The file's current size in bytes.
   virtual absl::StatusOr<uint64_t> Size() const = 0;
+  // Maps the first `size` bytes of the file read-only, for loads that hand out views of a file's
+  // bytes instead of copies. FailedPrecondition when the file is shorter than `size` (a page past
+  // its end would fault with SIGBUS when touched). Files that cannot be mapped (in memory,
+  // wrapped to inject faults) return Unimplemented, the default: callers then read.
+  virtual absl::StatusOr<std::shared_ptr<const FileMapping>> Map(uint64_t size) const;
 
   virtual const std::string& path() const = 0;
 };

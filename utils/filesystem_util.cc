@@ -1,4 +1,5 @@
-// Helpers built on any Filesystem, and the generic Filesystem::ListDirEntries and CanonicalPath.
+// Helpers built on any Filesystem, and the generic Filesystem::ListDirEntries and CanonicalPath
+// and ReadableFile::Map.
 #include "cairn/utils/filesystem_util.h"
 
 #include <memory>
@@ -23,6 +24,10 @@ absl::StatusOr<std::vector<DirEntry>> Filesystem::ListDirEntries(const std::stri
 }
 
 absl::StatusOr<std::string> Filesystem::CanonicalPath(const std::string& path) { return path; }
+
+absl::StatusOr<std::shared_ptr<const FileMapping>> ReadableFile::Map(uint64_t) const {
+  return absl::UnimplementedError(absl::StrCat(path(), " cannot be mapped into memory"));
+}
 
 absl::StatusOr<std::string> ResolveRoot(Filesystem& fs, const std::string& root) {
   return fs.CanonicalPath(root);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -153,6 +154,14 @@ class PosixWritableFile final : public WritableFile {
   std::atomic<uint64_t> end_{0};
 };
 
+class PosixFileMapping final : public FileMapping {
+ public:
+  PosixFileMapping(const char* data, uint64_t size) : FileMapping(data, size) {}
+  ~PosixFileMapping() override {
+    if (data() != nullptr) ::munmap(const_cast<char*>(data()), size());
+  }
+};
+
 class PosixReadableFile final : public ReadableFile {
  public:
   PosixReadableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -177,6 +186,20 @@ class PosixReadableFile final : public ReadableFile {
     struct stat st;
     if (::fstat(fd_, &st) != 0) return ErrnoError(errno, "stat", path_);
     return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::StatusOr<std::shared_ptr<const FileMapping>> Map(uint64_t size) const override {
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t file_size, Size());
+    if (file_size < size) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot map ", size, " bytes of ", path_, ": it has only ", file_size));
+    }
+    if (size == 0) return std::make_shared<const PosixFileMapping>(nullptr, 0);
+    // Private and read-only: the pages are the page cache's until someone writes, and nobody
+    // can through this mapping.
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (data == MAP_FAILED) return ErrnoError(errno, "map", path_);
+    return std::make_shared<const PosixFileMapping>(static_cast<const char*>(data), size);
   }
 
   const std::string& path() const override { return path_; }

@@ -92,6 +92,25 @@ absl::StatusOr<const ReadableFile*> DataFiles::Get(uint32_t file) {
   return files_[file].get();
 }
 
+absl::StatusOr<std::shared_ptr<const FileMapping>> DataFiles::Map(uint32_t file) {
+  CAIRN_ASSIGN_OR_RETURN(const ReadableFile* opened, Get(file));
+  absl::MutexLock lock(&mu_);
+  if (unmappable_) return nullptr;
+  if (mappings_[file] == nullptr) {
+    // The size is the index's, which Get checked the file against: no page of the mapping lies
+    // past the end of the file unless the file shrinks later.
+    absl::StatusOr<std::shared_ptr<const FileMapping>> mapping =
+        opened->Map(index_.data_files(file).size());
+    if (absl::IsUnimplemented(mapping.status())) {
+      unmappable_ = true;
+      return nullptr;
+    }
+    CAIRN_RETURN_IF_ERROR(mapping.status());
+    mappings_[file] = *std::move(mapping);
+  }
+  return mappings_[file];
+}
+
 absl::StatusOr<uint64_t> DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
                                             const Shape& shape) {
   const Box region{origin, shape};
@@ -144,6 +163,56 @@ void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, con
   *fully_covered = leaf.shards_size() == 1 && covered == Volume(region.extent);
 }
 
+absl::StatusOr<std::variant<Array, MapFallback>> MapArrayReads(const format::ArrayLeaf& leaf,
+                                                               const std::string& path,
+                                                               DataFiles& files,
+                                                               std::vector<ChunkRead>* reads) {
+  if (leaf.compression() != format::COMPRESSION_NONE) return MapFallback::kCompressed;
+  const DType dtype = static_cast<DType>(leaf.stored_dtype());
+  const size_t width = DTypeSize(dtype);
+  const Shape global = ToShape(leaf.global_shape());
+  const uint64_t bytes = Volume(global) * width;
+  if (bytes == 0) return MapFallback::kEmpty;
+  if (leaf.shards_size() != 1) return MapFallback::kLayout;
+  const format::Shard& shard = leaf.shards(0);
+  if (ToShape(shard.shape()) != global || shard.chunks_size() == 0) return MapFallback::kLayout;
+  // The chunks must lie one after the other, each exactly its elements, from an offset at
+  // which the elements are aligned: then the file's bytes are the array's.
+  const format::Chunk& first = shard.chunks(0);
+  uint64_t end = first.offset();
+  for (int c = 0; c < shard.chunks_size(); ++c) {
+    const format::Chunk& chunk = shard.chunks(c);
+    const uint64_t raw_size = Volume(ChunkBox(leaf, shard, c).extent) * width;
+    if (chunk.file() != first.file() || chunk.offset() != end || chunk.stored_size() != raw_size) {
+      return MapFallback::kLayout;
+    }
+    end += raw_size;
+  }
+  if (first.offset() % width != 0 || end - first.offset() != bytes) return MapFallback::kLayout;
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const FileMapping> mapping, files.Map(first.file()));
+  if (mapping == nullptr) return MapFallback::kFilesystem;
+  if (end > mapping->size()) {
+    return absl::DataLossError(absl::StrCat("the chunks of ", path, " end at byte ", end,
+                                            " of a data file the index gives ", mapping->size(),
+                                            " bytes"));
+  }
+  const char* data = mapping->data() + first.offset();
+  Array view = Array::SharedView(dtype, global, std::shared_ptr<const void>(mapping, data), data);
+  const Shape origin(global.size(), 0);
+  for (int c = 0; c < shard.chunks_size(); ++c) {
+    ChunkRead read{&leaf,
+                   &shard,
+                   c,
+                   view,
+                   origin,
+                   path,
+                   static_cast<int64_t>(shard.chunks(c).offset() - first.offset())};
+    read.mapped = true;
+    reads->push_back(std::move(read));
+  }
+  return view;
+}
+
 namespace {
 
 // Chunks below this are read together with their neighbours, in runs of up to kMaxRunBytes
@@ -154,7 +223,8 @@ constexpr uint64_t kMaxRunBytes = uint64_t{4} << 20;
 constexpr uint64_t kMaxGapBytes = 4096;
 
 bool Joinable(const ChunkRead& read) {
-  return read.place_offset >= 0 && read.leaf->compression() == format::COMPRESSION_NONE &&
+  return !read.mapped && read.place_offset >= 0 &&
+         read.leaf->compression() == format::COMPRESSION_NONE &&
          read.shard->chunks(read.chunk).stored_size() < kSmallChunkRead;
 }
 
@@ -182,6 +252,13 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
   const Box chunk_box = ChunkBox(leaf, *read.shard, read.chunk);
   const uint64_t raw_size = Volume(chunk_box.extent) * width;
   const format::Compression compression = leaf.compression();
+  if (read.mapped) {
+    // Checked where it lies: decoding an uncompressed chunk onto itself writes nothing.
+    char* bytes = const_cast<char*>(static_cast<const char*>(dst.data())) + read.place_offset;
+    return InContext(DecodeChunk(absl::string_view(bytes, raw_size), compression, width,
+                                 chunk.checksum(), raw_size, bytes),
+                     *file, read);
+  }
   char* place = read.place_offset >= 0 ? Place(read) : nullptr;
   if (place != nullptr && compression == format::COMPRESSION_NONE) {
     CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, place));

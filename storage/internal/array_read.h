@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -14,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "cairn/storage/array.h"
 #include "cairn/storage/index.pb.h"
+#include "cairn/storage/pytree_store.h"
 #include "cairn/utils/filesystem.h"
 
 namespace cairn {
@@ -22,9 +24,16 @@ namespace cairn {
 class DataFiles {
  public:
   DataFiles(Filesystem& fs, std::string data_dir, const format::TreeIndex& index)
-      : fs_(fs), data_dir_(std::move(data_dir)), index_(index), files_(index.data_files_size()) {}
+      : fs_(fs),
+        data_dir_(std::move(data_dir)),
+        index_(index),
+        files_(index.data_files_size()),
+        mappings_(index.data_files_size()) {}
 
   absl::StatusOr<const ReadableFile*> Get(uint32_t file);
+  // The first `size` bytes (as the index records them) of data file `file` mapped into memory,
+  // mapped once and shared; null when its filesystem cannot map files.
+  absl::StatusOr<std::shared_ptr<const FileMapping>> Map(uint32_t file);
   // Opens every data file holding chunks of `leaf` that the region of `shape` at `origin` needs,
   // checking each against its recorded size. Returns how many elements of the region those
   // chunks fill.
@@ -37,6 +46,8 @@ class DataFiles {
   const format::TreeIndex& index_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<ReadableFile>> files_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const FileMapping>> mappings_ ABSL_GUARDED_BY(mu_);
+  bool unmappable_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // One chunk read into a region of a destination array.
@@ -52,6 +63,9 @@ struct ChunkRead {
   int64_t place_offset = -1;
   // Let a cast saturate values the destination type cannot hold instead of failing the read.
   bool saturate_casts = false;
+  // The destination is a view of the chunk's mapped pages (at place_offset): the read only
+  // verifies them.
+  bool mapped = false;
 };
 
 // Appends to `reads` every chunk read that fills `destination`, which holds the region of the
@@ -60,6 +74,14 @@ struct ChunkRead {
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
                     const std::string& path, bool saturate_casts, std::vector<ChunkRead>* reads,
                     bool* fully_covered);
+
+// The whole of `leaf` as a read-only view of its data file's mapped pages, when its stored bytes
+// are the array's (uncompressed, one shard, its chunks one aligned run of one file) and the file
+// can be mapped; else why not. Appends to `reads` the verification of every chunk of the view.
+absl::StatusOr<std::variant<Array, MapFallback>> MapArrayReads(const format::ArrayLeaf& leaf,
+                                                               const std::string& path,
+                                                               DataFiles& files,
+                                                               std::vector<ChunkRead>* reads);
 
 // Splits `reads` into runs to execute together, as [first, last) index ranges in order: a run of
 // several is small uncompressed chunks read into place that lie next to each other in one file

@@ -15,7 +15,7 @@ namespace {
 
 class CairnStoredTree final : public StoredTree {
  public:
-  CairnStoredTree(Filesystem& fs, const std::string& dir, std::unique_ptr<ParsedIndex> parsed)
+  CairnStoredTree(Filesystem& fs, const std::string& dir, std::shared_ptr<const ParsedIndex> parsed)
       : parsed_(std::move(parsed)), files_(fs, JoinPath(dir, kTreeDataDirName), *parsed_->index) {}
 
   const format::Node& root() const override { return parsed_->index->root(); }
@@ -38,6 +38,11 @@ class CairnStoredTree final : public StoredTree {
     bool covered = false;
     PlanArrayReads(leaf, destination, origin, path, saturate_casts, &reads_, &covered);
     return covered;
+  }
+
+  absl::StatusOr<std::variant<Array, MapFallback>> MapArray(const format::ArrayLeaf& leaf,
+                                                            const std::string& path) override {
+    return MapArrayReads(leaf, path, files_, &reads_);
   }
 
   absl::Status ExecutePlanned(ThreadPool* pool, int parallelism) override {
@@ -80,7 +85,7 @@ class CairnStoredTree final : public StoredTree {
   }
 
  private:
-  std::unique_ptr<ParsedIndex> parsed_;
+  std::shared_ptr<const ParsedIndex> parsed_;
   DataFiles files_;
   std::vector<ChunkRead> reads_;
 };
@@ -90,8 +95,8 @@ class CairnStoredTree final : public StoredTree {
 absl::StatusOr<std::unique_ptr<StoredTree>> OpenCairnStoredTree(Filesystem& fs,
                                                                 const std::string& dir,
                                                                 const StoreLoadOptions& options) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<ParsedIndex> parsed,
-                         ReadIndexFile(fs, dir, options.max_index_bytes));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const ParsedIndex> parsed,
+                         ReadIndexFileCached(fs, dir, options.max_index_bytes));
   return std::unique_ptr<StoredTree>(new CairnStoredTree(fs, dir, std::move(parsed)));
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <list>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "cairn/storage/dtype.h"
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_census.h"
@@ -290,11 +293,25 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const std::string& dir,
-                                                           uint64_t max_bytes) {
-  const std::string path = JoinPath(dir, kTreeIndexFileName);
-  CAIRN_ASSIGN_OR_RETURN(const std::string contents,
+namespace {
+
+// An index file whose header and payload checksums were checked, not yet parsed.
+struct CheckedIndex {
+  std::string path;
+  std::string contents;  // header and payload
+  uint32_t version = 0;
+
+  absl::string_view payload() const { return absl::string_view(contents).substr(kIndexHeaderSize); }
+};
+
+absl::StatusOr<CheckedIndex> ReadCheckedIndex(Filesystem& fs, const std::string& dir,
+                                              uint64_t max_bytes) {
+  CheckedIndex checked;
+  checked.path = JoinPath(dir, kTreeIndexFileName);
+  const std::string& path = checked.path;
+  CAIRN_ASSIGN_OR_RETURN(checked.contents,
                          ReadFileToString(fs, path, max_bytes + kIndexHeaderSize));
+  const std::string& contents = checked.contents;
   if (contents.size() < kIndexHeaderSize) {
     return Corrupt(path, absl::StrCat("the file has ", contents.size(),
                                       " bytes, fewer than its header's ", kIndexHeaderSize));
@@ -305,10 +322,10 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const
   if (GetU64(&contents[32]) != Checksum64(contents.data(), 32)) {
     return Corrupt(path, "header checksum mismatch");
   }
-  const uint32_t version = GetU32(&contents[8]);
-  if (version > kTreeFormatVersion || version == 0) {
+  checked.version = GetU32(&contents[8]);
+  if (checked.version > kTreeFormatVersion || checked.version == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        path, " has format version ", version, "; this build of cairn reads versions 1 to ",
+        path, " has format version ", checked.version, "; this build of cairn reads versions 1 to ",
         kTreeFormatVersion, ": upgrade cairn to read it"));
   }
   const uint64_t payload_size = GetU64(&contents[16]);
@@ -320,11 +337,16 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const
   if (payload_size > static_cast<uint64_t>(INT32_MAX)) {
     return Corrupt(path, "the payload is larger than 2 GiB");
   }
-  const char* payload = contents.data() + kIndexHeaderSize;
-  if (GetU64(&contents[24]) != Checksum64(payload, payload_size)) {
+  if (GetU64(&contents[24]) != Checksum64(checked.payload())) {
     return Corrupt(path, "payload checksum mismatch");
   }
-  const absl::string_view payload_view(payload, payload_size);
+  return checked;
+}
+
+absl::StatusOr<std::unique_ptr<ParsedIndex>> ParseCheckedIndex(const CheckedIndex& checked) {
+  const std::string& path = checked.path;
+  const absl::string_view payload_view = checked.payload();
+  const uint64_t payload_size = payload_view.size();
   const std::optional<uint64_t> parse_bytes =
       EstimateIndexParseBytes(payload_view, kProtoRecursionLimit);
   if (!parse_bytes.has_value()) return Corrupt(path, "the payload does not parse");
@@ -337,17 +359,88 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const
   }
   auto parsed = std::make_unique<ParsedIndex>();
   parsed->index = google::protobuf::Arena::CreateMessage<format::TreeIndex>(&parsed->arena);
-  google::protobuf::io::ArrayInputStream stream(payload, static_cast<int>(payload_size));
+  google::protobuf::io::ArrayInputStream stream(payload_view.data(),
+                                                static_cast<int>(payload_size));
   google::protobuf::io::CodedInputStream coded(&stream);
   coded.SetRecursionLimit(kProtoRecursionLimit);
   if (!parsed->index->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     return Corrupt(path, "the payload does not parse");
   }
-  if (parsed->index->format_version() != version) {
+  if (parsed->index->format_version() != checked.version) {
     return Corrupt(path, absl::StrCat("format version ", parsed->index->format_version(),
-                                      " in the index differs from its header's ", version));
+                                      " in the index differs from its header's ", checked.version));
   }
   CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(*parsed->index, path));
+  return parsed;
+}
+
+// The indexes parsed last, by their payload: a load of one array out of a 100,000-leaf tree
+// spends almost all its time parsing and validating the index, which repeated loads of one step
+// (a server loading arrays on demand, an evaluation walking the leaves) would otherwise redo.
+// An entry serves only a payload equal byte for byte, read and checksummed anew each time, so a
+// step replaced under the same path is parsed afresh.
+class IndexCache {
+ public:
+  std::shared_ptr<const ParsedIndex> Find(absl::string_view payload) {
+    absl::MutexLock lock(&mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->payload == payload) {
+        entries_.splice(entries_.begin(), entries_, it);  // most recently used first
+        return entries_.front().parsed;
+      }
+    }
+    return nullptr;
+  }
+
+  void Insert(absl::string_view payload, std::shared_ptr<const ParsedIndex> parsed) {
+    if (payload.size() < kMinPayloadBytes || payload.size() > kMaxPayloadBytes) return;
+    absl::MutexLock lock(&mu_);
+    entries_.push_front(Entry{std::string(payload), std::move(parsed)});
+    bytes_ += payload.size();
+    while (entries_.size() > kMaxEntries || bytes_ > kMaxPayloadBytes) {
+      bytes_ -= entries_.back().payload.size();
+      entries_.pop_back();
+    }
+  }
+
+ private:
+  // Smaller indexes parse in well under a millisecond; the bound on the payloads kept also
+  // bounds the parsed indexes, at most kParseBytesPerIndexByte times as large.
+  static constexpr size_t kMinPayloadBytes = 64 << 10;
+  static constexpr size_t kMaxPayloadBytes = 32 << 20;
+  static constexpr size_t kMaxEntries = 4;
+
+  struct Entry {
+    std::string payload;
+    std::shared_ptr<const ParsedIndex> parsed;
+  };
+  absl::Mutex mu_;
+  std::list<Entry> entries_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+IndexCache& SharedIndexCache() {
+  static IndexCache* cache = new IndexCache();
+  return *cache;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const std::string& dir,
+                                                           uint64_t max_bytes) {
+  CAIRN_ASSIGN_OR_RETURN(const CheckedIndex checked, ReadCheckedIndex(fs, dir, max_bytes));
+  return ParseCheckedIndex(checked);
+}
+
+absl::StatusOr<std::shared_ptr<const ParsedIndex>> ReadIndexFileCached(Filesystem& fs,
+                                                                       const std::string& dir,
+                                                                       uint64_t max_bytes) {
+  CAIRN_ASSIGN_OR_RETURN(const CheckedIndex checked, ReadCheckedIndex(fs, dir, max_bytes));
+  if (std::shared_ptr<const ParsedIndex> cached = SharedIndexCache().Find(checked.payload())) {
+    return cached;
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<const ParsedIndex> parsed, ParseCheckedIndex(checked));
+  SharedIndexCache().Insert(checked.payload(), parsed);
   return parsed;
 }
 

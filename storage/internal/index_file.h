@@ -49,6 +49,12 @@ struct ParsedIndex {
 // format, NotFound when there is no index.
 absl::StatusOr<std::unique_ptr<ParsedIndex>> ReadIndexFile(Filesystem& fs, const std::string& dir,
                                                            uint64_t max_bytes);
+// The same, for loads: the file is read and its checksums checked every time, but an index
+// whose payload equals, byte for byte, one of the few large ones parsed last is not parsed and
+// validated again (the process keeps up to 4 of 64 KiB to 32 MiB, at most 32 MiB of payloads).
+absl::StatusOr<std::shared_ptr<const ParsedIndex>> ReadIndexFileCached(Filesystem& fs,
+                                                                       const std::string& dir,
+                                                                       uint64_t max_bytes);
 
 // Checks every number and name in `index` so that loaders can trust it: dtypes, shapes and
 // their byte sizes, chunk counts and extents within their files, file names, dict keys. `file`

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,6 +51,14 @@ class StoredTree {
   virtual absl::StatusOr<bool> Plan(const format::ArrayLeaf& leaf, const Array& destination,
                                     const Shape& origin, const std::string& path,
                                     bool saturate_casts) = 0;
+  // The whole of `leaf` as a read-only view of the stored bytes, kept alive by the array, with
+  // the verification of every byte of it planned (so that ExecutePlanned checks it before the
+  // load returns); or why the stored bytes are not the array's or cannot be mapped. Called after
+  // Prepare of the whole array. Formats other than cairn's decline.
+  virtual absl::StatusOr<std::variant<Array, MapFallback>> MapArray(const format::ArrayLeaf& leaf,
+                                                                    const std::string& path) {
+    return MapFallback::kFormat;
+  }
   // Executes every read planned so far, at most `parallelism` at a time on `pool`, and forgets
   // them.
   virtual absl::Status ExecutePlanned(ThreadPool* pool, int parallelism) = 0;

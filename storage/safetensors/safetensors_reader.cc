@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cairn/storage/safetensors/internal/mapped_file.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -62,8 +61,11 @@ absl::StatusOr<std::unique_ptr<SafetensorsReader>> SafetensorsReader::Open(Files
                          ParseSafetensorsHeader(text, file_bytes - data_offset, path));
   std::unique_ptr<SafetensorsReader> reader(
       new SafetensorsReader(std::move(file), std::move(header), data_offset));
-  if (map && &fs == Filesystem::Default()) {
-    CAIRN_ASSIGN_OR_RETURN(reader->mapping_, internal::MappedFile::Map(path, file_bytes));
+  if (map) {
+    absl::StatusOr<std::shared_ptr<const FileMapping>> mapping = reader->file_->Map(file_bytes);
+    if (!absl::IsUnimplemented(mapping.status())) {
+      CAIRN_ASSIGN_OR_RETURN(reader->mapping_, std::move(mapping));
+    }
   }
   return reader;
 }

@@ -16,10 +16,6 @@
 
 namespace cairn {
 
-namespace internal {
-class MappedFile;
-}
-
 // The validated header of the whole file held in `bytes` (for callers that have it in memory).
 absl::StatusOr<SafetensorsHeader> ParseSafetensorsFile(absl::string_view bytes,
                                                        const std::string& file);
@@ -27,8 +23,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsFile(absl::string_view bytes,
 class SafetensorsReader {
  public:
   // Opens `path` through `fs` (which must outlive the reader) and validates its header. With
-  // `map`, and when `fs` is Filesystem::Default(), the file is also mapped into memory so that
-  // ReadArray returns views; the file must then not be truncated while the reader lives.
+  // `map`, and when the file can be mapped (ReadableFile::Map), it is also mapped into memory so
+  // that ReadArray returns views; the file must then not be truncated while the reader lives.
   static absl::StatusOr<std::unique_ptr<SafetensorsReader>> Open(Filesystem& fs,
                                                                  const std::string& path,
                                                                  bool map = false);
@@ -55,7 +51,7 @@ class SafetensorsReader {
   std::unique_ptr<ReadableFile> file_;
   SafetensorsHeader header_;
   uint64_t data_offset_;
-  std::unique_ptr<internal::MappedFile> mapping_;
+  std::shared_ptr<const FileMapping> mapping_;
 };
 
 }  // namespace cairn

@@ -1,4 +1,5 @@
-// A fresh directory on the real filesystem for one test, removed when the test ends.
+// A fresh directory on the real filesystem for one test, removed when the test ends, and the
+// reading and rewriting of a real file's bytes that tests which damage files need.
 #ifndef CAIRN_TESTS_SUPPORT_TEMP_DIR_H_
 #define CAIRN_TESTS_SUPPORT_TEMP_DIR_H_
 
@@ -20,6 +21,11 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The whole contents of the real file `path` (empty when it cannot be read).
+std::string ReadAll(const std::string& path);
+// Replaces the contents of the real file `path` with `data`.
+void WriteAll(const std::string& path, const std::string& data);
 
 }  // namespace cairn::testing
 
