@@ -10,6 +10,7 @@ import numpy as _numpy
 from cairn._cairn import (
     AbortedError,
     AlreadyExistsError,
+    ArrayArena,
     CairnError,
     CancelledError,
     Checkpointer,
@@ -20,6 +21,7 @@ from cairn._cairn import (
     InternalError,
     InvalidArgumentError,
     LeasedStep,
+    MapReport,
     NotFoundError,
     OutOfRangeError,
     PermissionDeniedError,

@@ -86,6 +86,26 @@ def save_tree(
 ) -> None:
     """Saves `tree` into `directory` (absent or empty); arrays are read in place."""
 
+class MapReport:
+    """What a load with map_arrays=True did with each array, by key path; pass one as
+    map_report= and the load fills it in."""
+    def __init__(self) -> None: ...
+    @property
+    def mapped(self) -> List[str]:
+        """Key paths of the arrays returned as read-only views of the data files."""
+    @property
+    def fallbacks(self) -> Dict[str, str]:
+        """Key path -> why it was read into memory of its own: destination, cast, region,
+        padding, compressed, layout, empty, format or filesystem."""
+
+class ArrayArena:
+    """Memory for loads (memory=) that keeps the memory of destroyed arrays for the next load
+    of the same sizes, already faulted in. Arrays may outlive the arena."""
+    def __init__(self, *, huge_pages: bool = ..., max_kept_bytes: Optional[int] = ...) -> None: ...
+    @property
+    def kept_bytes(self) -> int: ...
+    def release(self) -> None: ...
+
 def load_tree(
     directory: str,
     abstract: Optional[_AbstractTree] = ...,
@@ -95,6 +115,9 @@ def load_tree(
     saturate_casts: bool = ...,
     max_allocation_bytes: Optional[int] = ...,
     load_parallelism: int = ...,
+    map_arrays: bool = ...,
+    map_report: Optional[MapReport] = ...,
+    memory: Optional[ArrayArena] = ...,
 ) -> _Tree:
     """Loads the tree in `directory`, as saved or as `abstract` asks."""
 
@@ -131,6 +154,9 @@ def load(
     saturate_casts: bool = ...,
     max_allocation_bytes: Optional[int] = ...,
     load_parallelism: int = ...,
+    map_arrays: bool = ...,
+    map_report: Optional[MapReport] = ...,
+    memory: Optional[ArrayArena] = ...,
 ) -> _Tree:
     """Loads the pytree of the checkpoint at `directory`."""
 
@@ -189,6 +215,8 @@ class Checkpointer:
         saturate_casts: bool = ...,
         max_allocation_bytes: Optional[int] = ...,
         load_parallelism: int = ...,
+        map_arrays: bool = ...,
+        memory: Optional[ArrayArena] = ...,
     ) -> None: ...
     @property
     def root(self) -> str: ...

@@ -123,7 +123,10 @@ class Options {
   }
   py::object TakeObject(const char* name);
   void TakeStoreSave(StoreSaveOptions& options);
+  // The load options; memory= (an ArrayArena) is kept alive for as long as kept() is.
   void TakeStoreLoad(StoreLoadOptions& options);
+  // map_report= (a MapReport), filled by the load: calls that load once take it.
+  void TakeMapReport(StoreLoadOptions& options);
   // step_prefix and step_format_fixed_length.
   std::shared_ptr<const NameFormat> TakeNameFormat();
   CommitMode TakeCommitMode();
@@ -132,9 +135,16 @@ class Options {
   void TakeFollow(FollowOptions& options);
   // TypeError naming the options nobody took.
   void CheckAllTaken() const;
+  // The Python objects the taken options point into (arenas, reports).
+  const std::vector<py::object>& kept() const { return kept_; }
 
  private:
+  // The option as a `T` bound by pybind11 (nullptr when absent or None); TypeError otherwise.
+  template <typename T>
+  T* TakeBound(const char* name, const char* type_name);
+
   py::dict dict_;
+  std::vector<py::object> kept_;
 };
 
 // --- the calls.
@@ -171,6 +181,7 @@ py::object LoadToPython(py::handle abstract, Fn&& load) {
   return TreeToPython(ValueOrThrow(std::move(loaded)), abstract, borrowed);
 }
 
+void RegisterMemory(py::module_& m);
 void RegisterStore(py::module_& m);
 void RegisterCheckpointer(py::module_& m);
 void RegisterFollowers(py::module_& m);

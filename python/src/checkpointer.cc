@@ -56,8 +56,10 @@ class PySaveFuture {
   std::shared_ptr<Borrowed> borrowed_;  // only for saves that read the caller's arrays late
 };
 
+// `kept` receives the Python objects the options point into (memory=), which the Checkpointer's
+// loads use for as long as it lives.
 std::unique_ptr<Checkpointer> Open(const std::string& root, const py::kwargs& kwargs,
-                                   bool* host_copy) {
+                                   bool* host_copy, std::vector<py::object>* kept) {
   Options options(kwargs);
   CheckpointerOptions out;
   if (auto every = options.Take<int64_t>("save_interval_steps")) {
@@ -107,6 +109,7 @@ std::unique_ptr<Checkpointer> Open(const std::string& root, const py::kwargs& kw
   options.TakeStoreSave(out.store_save);
   options.TakeStoreLoad(out.store_load);
   options.CheckAllTaken();
+  *kept = options.kept();
   return ValueOrThrow(WithoutGil([&] { return Checkpointer::Create(root, std::move(out)); }));
 }
 
@@ -122,7 +125,7 @@ SaveArgs ArgsOf(py::object metrics, py::object custom_metadata, bool force, bool
 class PyCheckpointer {
  public:
   PyCheckpointer(const std::string& root, const py::kwargs& kwargs)
-      : checkpointer_(Open(root, kwargs, &host_copy_)) {}
+      : checkpointer_(Open(root, kwargs, &host_copy_, &kept_)) {}
   ~PyCheckpointer() {
     {
       py::gil_scoped_release release;
@@ -183,6 +186,7 @@ class PyCheckpointer {
   }
 
   bool host_copy_ = true;
+  std::vector<py::object> kept_;  // declared first: destroyed after the Checkpointer
   std::unique_ptr<Checkpointer> checkpointer_;
   // The caller's arrays that no-copy saves in flight still read.
   std::vector<std::pair<SaveFuture, std::shared_ptr<Borrowed>>> pinned_;
@@ -274,7 +278,8 @@ void RegisterCheckpointer(py::module_& m) {
           },
           py::arg("step"))
       .def("load", &PyCheckpointer::Load, py::arg("step"), py::arg("abstract") = py::none(),
-           "Loads the pytree of `step`, as saved or as `abstract` asks. Options: item, flat.")
+           "Loads the pytree of `step`, as saved or as `abstract` asks, with the load options "
+           "given to the constructor (map_arrays, memory, ...). Options: item, flat.")
       .def(
           "notify_preemption", [](PyCheckpointer& c) { c.get().NotifyPreemption(); },
           "Records a preemption: the next step offered is saved.")

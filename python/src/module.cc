@@ -5,6 +5,7 @@ PYBIND11_MODULE(_cairn, m) {
   m.doc() = "cairn's C++ core; import cairn, not this module.";
   cairn::python::RegisterErrors(m);
   cairn::python::RegisterDTypes(m);
+  cairn::python::RegisterMemory(m);
   cairn::python::RegisterStore(m);
   cairn::python::RegisterCheckpointer(m);
   cairn::python::RegisterFollowers(m);

@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "cairn/python/src/bindings.h"
+#include "cairn/storage/array_memory.h"
 
 namespace cairn::python {
 
@@ -50,6 +51,27 @@ void Options::TakeStoreLoad(StoreLoadOptions& options) {
   if (auto saturate = Take<bool>("saturate_casts")) options.saturate_casts = *saturate;
   if (auto budget = Take<uint64_t>("max_allocation_bytes")) options.max_allocation_bytes = *budget;
   if (auto parallelism = Take<int>("load_parallelism")) options.parallelism = *parallelism;
+  if (auto map = Take<bool>("map_arrays")) options.map_arrays = *map;
+  if (auto* arena = TakeBound<ArrayArena>("memory", "cairn.ArrayArena")) options.memory = arena;
+}
+
+void Options::TakeMapReport(StoreLoadOptions& options) {
+  if (auto* report = TakeBound<MapReport>("map_report", "cairn.MapReport")) {
+    if (!options.map_arrays) ThrowInvalidArgument("map_report needs map_arrays=True");
+    options.map_report = report;
+  }
+}
+
+template <typename T>
+T* Options::TakeBound(const char* name, const char* type_name) {
+  py::object value = TakeObject(name);
+  if (value.is_none()) return nullptr;
+  if (!py::isinstance<T>(value)) {
+    throw py::type_error(std::string("option ") + name + " must be a " + type_name + ", not " +
+                         py::str(py::type::handle_of(value)).cast<std::string>());
+  }
+  kept_.push_back(value);
+  return value.cast<T*>();
 }
 
 std::shared_ptr<const NameFormat> Options::TakeNameFormat() {

@@ -24,6 +24,7 @@ py::object LoadTreeCall(const std::string& directory, py::handle abstract,
   Options options(kwargs);
   StoreLoadOptions load;
   options.TakeStoreLoad(load);
+  options.TakeMapReport(load);
   options.CheckAllTaken();
   return LoadToPython(abstract,
                       [&](const Tree& request) { return LoadTree(directory, request, load); });
@@ -53,6 +54,7 @@ py::object LoadCall(const std::string& directory, py::handle abstract, const py:
   Options options(kwargs);
   CheckpointOptions checkpoint;
   options.TakeStoreLoad(checkpoint.store_load);
+  options.TakeMapReport(checkpoint.store_load);
   const CheckpointableName name = options.TakeItemName();
   options.CheckAllTaken();
   return LoadToPython(
@@ -81,7 +83,8 @@ void RegisterStore(py::module_& m) {
   m.def("load_tree", &LoadTreeCall, py::arg("directory"), py::arg("abstract") = py::none(),
         "Loads the tree in `directory`, as saved or as `abstract` asks. Options: partial, "
         "enable_padding_and_truncation, saturate_casts, max_allocation_bytes, "
-        "load_parallelism.");
+        "load_parallelism, map_arrays (read-only views of the data files), map_report (a "
+        "MapReport to fill in), memory (an ArrayArena).");
   m.def("tree_metadata", &TreeMetadataCall, py::arg("directory"),
         "Describes the tree in `directory` from its index alone (no array bytes are read).");
   m.def("save", &SaveCall, py::arg("directory"), py::arg("tree"),

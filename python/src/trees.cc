@@ -316,7 +316,10 @@ py::object Convert(const Tree& tree, py::handle abstract, const Borrowed& borrow
         return destination->second;
       }
       py::object numpy_array = ArrayToNumpy(array);
-      if (WantsTorch(abstract)) return NumpyToTorch(std::move(numpy_array), array.dtype());
+      // torch has no read-only tensors: a mapped view stays a read-only numpy array.
+      if (WantsTorch(abstract) && array.is_writable()) {
+        return NumpyToTorch(std::move(numpy_array), array.dtype());
+      }
       return numpy_array;
     }
     case Tree::Kind::kInt:
@@ -362,7 +365,10 @@ py::object ArrayToNumpy(const Array& array) {
   auto* owner = new Array(array);
   py::capsule base(owner, [](void* pointer) { delete static_cast<Array*>(pointer); });
   std::vector<py::ssize_t> shape(array.shape().begin(), array.shape().end());
-  return py::array(py::dtype::from_args(NumpyDType(array.dtype())), shape, {}, array.data(), base);
+  py::array out(py::dtype::from_args(NumpyDType(array.dtype())), shape, {}, array.data(), base);
+  // A mapped view's pages are read-only: numpy refuses writes instead of the process faulting.
+  if (!array.is_writable()) out.attr("setflags")(py::arg("write") = false);
+  return std::move(out);
 }
 
 py::object NumpyToTorch(py::object array, DType dtype) {

@@ -1,6 +1,5 @@
 """Every status code raises its own class, under CairnError and the matching built-in."""
 
-import os
 
 import numpy as np
 import pytest
@@ -71,16 +70,10 @@ def test_already_exists(tmp_path):
     assert cairn.load(str(tmp_path / "c")) == {"x": 2}
 
 
-def test_data_loss_on_a_corrupt_data_file(tmp_path):
+def test_data_loss_on_a_corrupt_data_file(tmp_path, flip_data_byte):
     directory = str(tmp_path / "t")
     cairn.save_tree(directory, {"x": np.arange(4096, dtype=np.int64)})
-    data_dir = os.path.join(directory, "_cairn_data")
-    name = sorted(os.listdir(data_dir))[0]
-    with open(os.path.join(data_dir, name), "r+b") as f:
-        f.seek(100)
-        byte = f.read(1)
-        f.seek(100)
-        f.write(bytes([byte[0] ^ 0xFF]))
+    flip_data_byte(directory)
     with pytest.raises(cairn.DataLossError) as info:
         cairn.load_tree(directory)
     check(info, cairn.DataLossError, "DATA_LOSS")

@@ -73,3 +73,12 @@ def test_non_contiguous_tensor_destination_is_refused(tmp_path):
     cairn.save_tree(str(tmp_path / "t"), {"w": np.zeros((3, 4), np.float32)})
     with pytest.raises(cairn.InvalidArgumentError, match="not contiguous"):
         cairn.load_tree(str(tmp_path / "t"), {"w": torch.zeros(4, 3).t()})
+
+
+def test_mapped_array_asked_as_a_tensor_stays_a_read_only_numpy_array(tmp_path):
+    cairn.save_tree(str(tmp_path / "t"), {"x": torch.arange(1024, dtype=torch.float32)})
+    loaded = cairn.load_tree(str(tmp_path / "t"), {"x": torch.Tensor}, map_arrays=True)["x"]
+    # torch has no read-only tensors: a write through one would fault on the mapped pages.
+    assert isinstance(loaded, np.ndarray)
+    assert not loaded.flags.writeable
+    assert torch.equal(torch.from_numpy(loaded.copy()), torch.arange(1024, dtype=torch.float32))
