@@ -251,7 +251,8 @@ class CheckpointWriter {
     size_t i = 0;
     for (const auto& [name, value] : items) {
       if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(JoinPath(work_, name)));
-      metadata.item_handlers[name] = handlers[i]->RecordedName(value);
+      metadata.item_handlers[name] =
+          RecordedHandlerName(handlers[i]->RecordedName(value), options_.store_save.format);
       ++i;
     }
     const absl::Time written = absl::Now();
@@ -264,6 +265,10 @@ class CheckpointWriter {
     metadata.performance_metrics["bytes_written"] = counting_.bytes_written() + others_wrote;
     metadata.commit_timestamp_nsecs = absl::ToUnixNanos(written);
     CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
+    if (options_.store_save.format == StoreFormat::kOrbax) {
+      CAIRN_RETURN_IF_ERROR(
+          WriteStringToFile(fs_, JoinPath(work_, kOrbaxV1MarkerFileName), "", sync));
+    }
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     // The marker comes last and alone, after everything it vouches for is durable.
     CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
@@ -385,7 +390,8 @@ absl::Status ValidateCheckpointableName(absl::string_view name) {
         "' is not allowed: it must be non-empty, contain neither '/' nor NUL, and not be '.' or "
         "'..'"));
   }
-  if (name == kCheckpointMetadataFileName || name == kCommitMarkerFileName || name == "LOCKED") {
+  if (name == kCheckpointMetadataFileName || name == kCommitMarkerFileName || name == "LOCKED" ||
+      name == kOrbaxV1MarkerFileName) {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpointable name '", name, "' is reserved by cairn"));
   }
