@@ -63,6 +63,10 @@ struct StoreSaveOptions {
   // directory per array.
   StoreLayout layout = StoreLayout::kAggregated;
   OrbaxArrayType orbax_array_type = OrbaxArrayType::kNumpy;
+  // In Orbax's format, a checksum on every inner chunk that every zarr reader checks: zarr's
+  // crc32c codec after uncompressed chunks, zstd's frame checksum in compressed ones. Off, the
+  // codecs are exactly Orbax's defaults, and only the shard indexes carry a CRC-32C.
+  bool orbax_chunk_checksums = true;
   bool compress = false;
   int compression_level = 1;
   // With compression, multi-byte elements are stored byte-shuffled (all first bytes, then all

@@ -48,6 +48,7 @@ struct ArrayEncoding {
   Zarr3Compression compression = Zarr3Compression::kNone;
   int zstd_level = 0;
   uint64_t inner_chunk_bytes = 0;
+  bool checksums = false;
 };
 
 // This process's piece of one array leaf (the whole array in a single-process save).
@@ -94,7 +95,7 @@ std::string EncodePieces(const std::vector<PieceRecord>& pieces) {
                     ShapeText(p.origin), "\t", ShapeText(p.global_shape), "\t",
                     static_cast<int>(p.encoding.stored), "\t",
                     static_cast<int>(p.encoding.compression), "\t", p.encoding.zstd_level, "\t",
-                    p.encoding.inner_chunk_bytes, "\n");
+                    p.encoding.inner_chunk_bytes, "\t", p.encoding.checksums ? 1 : 0, "\n");
   }
   return out;
 }
@@ -117,8 +118,8 @@ absl::StatusOr<std::vector<PieceRecord>> DecodePieces(absl::string_view text) {
     }
     const std::vector<absl::string_view> f = absl::StrSplit(text.substr(0, end), '\t');
     text.remove_prefix(end + 1);
-    int stored = 0, compression = 0;
-    if (f.size() != 8 || !f[0].empty() || !absl::SimpleAtoi(f[4], &stored) ||
+    int stored = 0, compression = 0, checksums = 0;
+    if (f.size() != 9 || !absl::SimpleAtoi(f[8], &checksums) || !f[0].empty() || !absl::SimpleAtoi(f[4], &stored) ||
         !absl::SimpleAtoi(f[5], &compression) || !absl::SimpleAtoi(f[6], &p.encoding.zstd_level) ||
         !absl::SimpleAtoi(f[7], &p.encoding.inner_chunk_bytes)) {
       return absl::InternalError("malformed piece records between processes");
@@ -128,6 +129,7 @@ absl::StatusOr<std::vector<PieceRecord>> DecodePieces(absl::string_view text) {
     CAIRN_ASSIGN_OR_RETURN(p.global_shape, ParseShape(f[3]));
     p.encoding.stored = static_cast<DType>(stored);
     p.encoding.compression = static_cast<Zarr3Compression>(compression);
+    p.encoding.checksums = checksums != 0;
     pieces.push_back(std::move(p));
   }
   return pieces;
@@ -239,6 +241,7 @@ class OrbaxTreeSaver {
     job.encoding.compression = compress ? Zarr3Compression::kZstd : Zarr3Compression::kNone;
     job.encoding.zstd_level = compress ? level : 0;
     job.encoding.inner_chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
+    job.encoding.checksums = options_.orbax_chunk_checksums;
     if (job.encoding.inner_chunk_bytes == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot save ", leaf.path.ToString(), ": chunk size must be positive"));
@@ -295,7 +298,8 @@ class OrbaxTreeSaver {
         if (p.encoding.stored != first.encoding.stored ||
             p.encoding.compression != first.encoding.compression ||
             p.encoding.zstd_level != first.encoding.zstd_level ||
-            p.encoding.inner_chunk_bytes != first.encoding.inner_chunk_bytes) {
+            p.encoding.inner_chunk_bytes != first.encoding.inner_chunk_bytes ||
+            p.encoding.checksums != first.encoding.checksums) {
           return refuse("the processes' storage options for it differ");
         }
         for (size_t d = 0; d < p.origin.size(); ++d) {
@@ -376,6 +380,7 @@ class OrbaxTreeSaver {
     options.global_shape = job.global_shape;
     options.origin = job.origin;
     options.write_metadata = false;
+    options.chunk_checksums = job.encoding.checksums;
     options.pool = pool_;
     options.parallelism = parallelism_;
     return WriteZarr3Array(sink, job.leaf->param_name, *source, options);
@@ -389,7 +394,7 @@ class OrbaxTreeSaver {
           const std::string json,
           Zarr3MetadataJson(piece.encoding.stored, piece.global_shape, ShardShapeOf(piece.shape),
                             InnerShapeOf(piece), piece.encoding.compression,
-                            piece.encoding.zstd_level));
+                            piece.encoding.zstd_level, piece.encoding.checksums));
       CAIRN_RETURN_IF_ERROR(sink.Put(absl::StrCat(param, "/zarr.json"), json));
     }
     for (const OrbaxSaveLeaf& leaf : leaves_) {
@@ -410,6 +415,7 @@ class OrbaxTreeSaver {
       }
       Zarr3WriteOptions options;
       options.compression = Zarr3Compression::kNone;
+      options.chunk_checksums = options_.orbax_chunk_checksums;
       CAIRN_RETURN_IF_ERROR(WriteZarr3Array(sink, leaf.param_name, *scalar, options));
     }
     return absl::OkStatus();
