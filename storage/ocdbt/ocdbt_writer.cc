@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -84,14 +85,16 @@ absl::StatusOr<std::unique_ptr<OcdbtWriter>> OcdbtWriter::Create(std::string dir
       new OcdbtWriter(std::make_unique<State>(std::move(target.dir), options, target.fs)));
 }
 
-absl::Status OcdbtWriter::Put(std::string key, absl::string_view value) {
+absl::Status OcdbtWriter::PutParts(std::string key, absl::Span<const absl::string_view> parts) {
   State& s = *state_;
+  uint64_t size = 0;
+  for (absl::string_view part : parts) size += part.size();
   if (key.size() > ocdbt_internal::kMaxKeyLength) {
     return absl::InvalidArgumentError(absl::StrCat("OCDBT key of ", key.size(),
                                                    " bytes is longer than the limit of ",
                                                    ocdbt_internal::kMaxKeyLength));
   }
-  const bool inline_value = value.size() <= s.options.config.max_inline_value_bytes;
+  const bool inline_value = size <= s.options.config.max_inline_value_bytes;
   {
     absl::MutexLock lock(&s.mu);
     CAIRN_RETURN_IF_ERROR(s.Usable());
@@ -102,13 +105,13 @@ absl::Status OcdbtWriter::Put(std::string key, absl::string_view value) {
     }
     it->second.key = key;
     if (inline_value) {
-      it->second.value.assign(value.data(), value.size());
+      it->second.value = absl::StrJoin(parts, "");
       return absl::OkStatus();
     }
     it->second.inline_value = false;
-    it->second.length = value.size();
+    it->second.length = size;
   }
-  absl::StatusOr<DataFileWriter::Location> written = s.data_files.Write(value);
+  absl::StatusOr<DataFileWriter::Location> written = s.data_files.WriteParts(parts);
   absl::MutexLock lock(&s.mu);
   if (!written.ok()) {
     if (s.failure.ok()) s.failure = written.status();

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "cairn/storage/ocdbt/ocdbt_types.h"
 #include "cairn/utils/filesystem.h"
 
@@ -53,7 +54,12 @@ class OcdbtWriter {
   // InvalidArgument for a key put twice or longer than 65535 bytes; FailedPrecondition after
   // Finish or after an earlier write failed (the database can no longer be complete). Errors of
   // the filesystem name the file.
-  absl::Status Put(std::string key, absl::string_view value);
+  absl::Status Put(std::string key, absl::string_view value) {
+    return PutParts(std::move(key), {value});
+  }
+  // Stores the concatenation of `parts` under `key`, as Put would, without joining them first
+  // when the value goes out of line (a shard's inner chunks, straight from an array's memory).
+  absl::Status PutParts(std::string key, absl::Span<const absl::string_view> parts);
 
   // Writes the B+tree and then the manifest (generation 1), and with `sync` makes all of it
   // durable. An empty database is valid. The manifest is written last, under a temporary name

@@ -42,27 +42,34 @@ absl::Status DataFileWriter::StartFile() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DataFileWriter::Location> DataFileWriter::Write(absl::string_view data) {
+absl::StatusOr<DataFileWriter::Location> DataFileWriter::WriteParts(
+    absl::Span<const absl::string_view> parts) {
+  uint64_t size = 0;
+  for (absl::string_view part : parts) size += part.size();
   WritableFile* file;
   Location location;
   {
     absl::MutexLock lock(&mu_);
     if (files_.empty() || (target_file_bytes_ != 0 && files_.back().size != 0 &&
-                           files_.back().size + data.size() > target_file_bytes_)) {
+                           files_.back().size + size > target_file_bytes_)) {
       CAIRN_RETURN_IF_ERROR(StartFile());
     }
     File& current = files_.back();
     location.file = &current.id;
     location.offset = current.size;
-    current.size += data.size();
+    current.size += size;
     file = current.file.get();
   }
-  absl::Status written = file->WriteAt(location.offset, data);
-  if (!written.ok()) {
-    return Annotate(written, absl::StrCat("writing ", data.size(), " bytes at offset ",
-                                          location.offset, " of OCDBT data file ", file->path()));
+  uint64_t offset = location.offset;
+  for (absl::string_view part : parts) {
+    absl::Status written = file->WriteAt(offset, part);
+    if (!written.ok()) {
+      return Annotate(written, absl::StrCat("writing ", part.size(), " bytes at offset ", offset,
+                                            " of OCDBT data file ", file->path()));
+    }
+    offset += part.size();
   }
-  if (sync_ && data.size() >= kWritebackBytes) file->StartWriteback(location.offset, data.size());
+  if (sync_ && size >= kWritebackBytes) file->StartWriteback(location.offset, size);
   return location;
 }
 

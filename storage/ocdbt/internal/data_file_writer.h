@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "cairn/storage/ocdbt/internal/data_file_table.h"
 #include "cairn/utils/filesystem.h"
 
@@ -34,7 +35,9 @@ class DataFileWriter {
   };
   // Writes `data` (thread-safe). A write that fails leaves a hole, never a short range claimed
   // as written. Errors name the file.
-  absl::StatusOr<Location> Write(absl::string_view data);
+  absl::StatusOr<Location> Write(absl::string_view data) { return WriteParts({data}); }
+  // Writes the concatenation of `parts` as one value, without joining them first.
+  absl::StatusOr<Location> WriteParts(absl::Span<const absl::string_view> parts);
 
   // Syncs (with `sync`) and closes every file, then syncs d/. No Write may run alongside.
   absl::Status Finish();

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "cairn/storage/internal/save_directory.h"
 #include "cairn/storage/internal/save_plan.h"
+#include "cairn/storage/ocdbt/ocdbt_merged_root.h"
 #include "cairn/storage/ocdbt/ocdbt_writer.h"
 #include "cairn/storage/orbax/internal/orbax_save_leaves.h"
 #include "cairn/storage/orbax/internal/orbax_save_metadata.h"
