@@ -6,7 +6,8 @@ from cairn's C++ reader and writer, to check what the writer produces (and the g
 databases) from a second implementation. Reads the latest generation of a single-file or
 numbered manifest and walks its B+tree; needs Debian's python3-zstandard for zstd nodes.
 
-    ocdbt_dump.py DIR            -> {"key": "sha256 hex", ...} sorted by key
+    ocdbt_dump.py DIR                 -> {"key": "sha256 hex", ...} sorted by key
+    ocdbt_dump.py --extract OUT DIR   -> every value written to the file OUT/<key>
 """
 
 import hashlib
@@ -232,7 +233,7 @@ class Database:
             whole = (prefix + key).decode("utf-8", "surrogateescape")
             if whole in out:
                 raise FormatError("key %r listed twice" % whole)
-            out[whole] = hashlib.sha256(values[i]).hexdigest()
+            out[whole] = values[i]
 
     def dump(self):
         out = {}
@@ -245,15 +246,35 @@ class Database:
         return out
 
 
+def extract(values, out_dir):
+    """Writes each value to out_dir/<key>; a key's '/' makes subdirectories."""
+    for key, value in values.items():
+        parts = key.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise FormatError("key %r cannot be a file name" % key)
+        path = os.path.join(out_dir, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(value)
+
+
 def main(argv):
+    out_dir = None
+    if len(argv) == 4 and argv[1] == "--extract":
+        out_dir = argv[2]
+        argv = [argv[0], argv[3]]
     if len(argv) != 2:
         sys.stderr.write(__doc__)
         return 2
     try:
-        result = Database(argv[1]).dump()
+        values = Database(argv[1]).dump()
+        if out_dir is not None:
+            extract(values, out_dir)
+            return 0
     except (FormatError, OSError) as error:
         sys.stderr.write("%s: %s\n" % (argv[1], error))
         return 1
+    result = {key: hashlib.sha256(value).hexdigest() for key, value in values.items()}
     json.dump(result, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
     return 0
