@@ -39,7 +39,8 @@ std::string GoldenCheckpoint() {
 std::set<std::string> FileSet(const std::string& dir, const std::string& prefix = "") {
   Filesystem& fs = *Filesystem::Default();
   std::set<std::string> files;
-  for (const std::string& name : fs.ListDir(JoinPath(dir, prefix)).value()) {
+  const std::vector<std::string> names = fs.ListDir(JoinPath(dir, prefix)).value();
+  for (const std::string& name : names) {
     const std::string relative = prefix.empty() ? name : JoinPath(prefix, name);
     if (fs.Stat(JoinPath(dir, relative))->is_directory()) {
       for (const std::string& file : FileSet(dir, relative)) files.insert(file);

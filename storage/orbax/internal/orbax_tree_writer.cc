@@ -367,7 +367,7 @@ class OrbaxTreeSaver {
     const Array* source = job.array;
     std::optional<Array> cast;
     if (job.encoding.stored != job.array->dtype()) {
-      CAIRN_ASSIGN_OR_RETURN(cast, Array::AllocateUninitialized(job.encoding.stored,
+      CAIRN_ASSIGN_OR_RETURN(cast, ArrayAllocator::AllocateUninitialized(job.encoding.stored,
                                                                 job.array->shape()));
       CastElements(job.array->dtype(), job.array->data(), job.encoding.stored,
                    cast->mutable_data(), job.array->num_elements());
