@@ -51,16 +51,6 @@ absl::Status Invalid(const std::string& where, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
 }
 
-// Row-major index `flat` of a grid of `dims`.
-Shape Unravel(const Shape& dims, uint64_t flat) {
-  Shape index(dims.size());
-  for (size_t d = dims.size(); d > 0; --d) {
-    index[d - 1] = static_cast<int64_t>(flat % dims[d - 1]);
-    flat /= dims[d - 1];
-  }
-  return index;
-}
-
 absl::StatusOr<Layout> PlanLayout(const Array& array, const Zarr3WriteOptions& options,
                                   const std::string& where) {
   Layout layout;
@@ -267,7 +257,7 @@ absl::Status WriteZarr3Array(KeyValueSink& sink, const std::string& prefix, cons
   const zarr_internal::ChunkKeyEncoding keys;
   // Puts the region's shard number `shard_number`, holding `inner` (its inner chunks, in order).
   auto put_shard = [&](uint64_t shard_number, absl::Span<const EncodedInner> inner) {
-    const Shape shard = Unravel(layout.shards_in_piece, shard_number);
+    const Shape shard = UnravelIndex(layout.shards_in_piece, shard_number);
     std::vector<uint64_t> grid(rank);
     for (size_t d = 0; d < rank; ++d) {
       grid[d] = static_cast<uint64_t>(layout.origin[d] / layout.shard[d] + shard[d]);
@@ -282,8 +272,8 @@ absl::Status WriteZarr3Array(KeyValueSink& sink, const std::string& prefix, cons
     return sink.PutParts(base + zarr_internal::ChunkKey(keys, grid), parts);
   };
   auto inner_start = [&](uint64_t shard_number, uint64_t inner_number) {
-    const Shape shard = Unravel(layout.shards_in_piece, shard_number);
-    const Shape cell = Unravel(layout.inner_per_shard, inner_number);
+    const Shape shard = UnravelIndex(layout.shards_in_piece, shard_number);
+    const Shape cell = UnravelIndex(layout.inner_per_shard, inner_number);
     Shape start(rank);
     for (size_t d = 0; d < rank; ++d) {
       start[d] = shard[d] * layout.shard[d] + cell[d] * layout.inner[d];
