@@ -75,8 +75,8 @@ int Main(int argc, char** argv) {
     for (int run = 0; run < runs; ++run) {
       for (size_t k = 0; k < cases.size(); ++k) {
         Case& c = cases[run % 2 ? cases.size() - 1 - k : k];
-        c.seconds.push_back(TimeSave(state.tree, c.options,
-                                     absl::StrCat(scratch.path(), "/", run, "_", k)));
+        c.seconds.push_back(
+            TimeSave(state.tree, c.options, absl::StrCat(scratch.path(), "/", run, "_", k)));
       }
     }
     const double base = Median(cases[0].seconds);

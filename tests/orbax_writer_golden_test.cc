@@ -45,8 +45,8 @@ std::set<std::string> FileSet(const std::string& dir, const std::string& prefix 
     if (fs.Stat(JoinPath(dir, relative))->is_directory()) {
       for (const std::string& file : FileSet(dir, relative)) files.insert(file);
     } else {
-      const bool data = name.size() == 32 && name.find_first_not_of("0123456789abcdef") ==
-                                                  std::string::npos;
+      const bool data =
+          name.size() == 32 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
       files.insert(data ? JoinPath(prefix, "*") : relative);
     }
   }
@@ -61,8 +61,7 @@ class OrbaxWriterGoldenTest : public ::testing::Test {
     if (ocdbt_test::GoldenRoot().empty()) return;
     Tree state = Tree::Dict();
     state.Set("a", Tree::FromArray(testing::Iota<int32_t>({8})));
-    state.Set("b", Tree::Dict())
-        .Set("c", Tree::FromArray(Array::FromValues<int32_t>({1, 2, 3})));
+    state.Set("b", Tree::Dict()).Set("c", Tree::FromArray(Array::FromValues<int32_t>({1, 2, 3})));
     Checkpointables items;
     items.emplace("state", state);
     items.emplace("metadata", nlohmann::json{{"metadata", "json_data"}});
@@ -91,7 +90,8 @@ TEST_F(OrbaxWriterGoldenTest, SameFilesPlusCairnsCommitMarker) {
 
 TEST_F(OrbaxWriterGoldenTest, PyTreeMetadataFilesAreByteIdentical) {
   SKIP_WITHOUT_GOLDEN();
-  for (const char* file : {"state/_METADATA", "state/_sharding", "state/array_metadatas/process_0"}) {
+  for (const char* file :
+       {"state/_METADATA", "state/_sharding", "state/array_metadatas/process_0"}) {
     EXPECT_EQ(ReadAll(JoinPath(mine_, file)), ReadAll(JoinPath(GoldenCheckpoint(), file))) << file;
   }
 }
@@ -100,7 +100,8 @@ TEST_F(OrbaxWriterGoldenTest, CheckpointMetadataHasOrbaxsKeysAndHandlerNames) {
   SKIP_WITHOUT_GOLDEN();
   const nlohmann::json golden =
       nlohmann::json::parse(ReadAll(JoinPath(GoldenCheckpoint(), "_CHECKPOINT_METADATA")));
-  const nlohmann::json mine = nlohmann::json::parse(ReadAll(JoinPath(mine_, "_CHECKPOINT_METADATA")));
+  const nlohmann::json mine =
+      nlohmann::json::parse(ReadAll(JoinPath(mine_, "_CHECKPOINT_METADATA")));
   for (const auto& [key, value] : golden.items()) {
     ASSERT_TRUE(mine.contains(key)) << key;
     EXPECT_EQ(mine[key].type(), value.type()) << key;
@@ -131,8 +132,8 @@ TEST_F(OrbaxWriterGoldenTest, ZarrMetadataAndDatabaseConfigurationMatch) {
 
 TEST_F(OrbaxWriterGoldenTest, BothLoadToTheSameTree) {
   SKIP_WITHOUT_GOLDEN();
-  absl::StatusOr<Tree> golden = Load(GoldenCheckpoint(), Tree::AsSaved(),
-                                     CheckpointableName::Named("state"));
+  absl::StatusOr<Tree> golden =
+      Load(GoldenCheckpoint(), Tree::AsSaved(), CheckpointableName::Named("state"));
   absl::StatusOr<Tree> mine = Load(mine_, Tree::AsSaved(), CheckpointableName::Named("state"));
   ASSERT_TRUE(golden.ok()) << golden.status();
   ASSERT_TRUE(mine.ok()) << mine.status();

@@ -185,6 +185,41 @@ TEST_P(OrbaxWriterTest, AFailedSyncLeavesNothing) {
   EXPECT_FALSE(PathExists(fs_, kDir).value());
 }
 
+// Flips one byte in the middle of the largest file below `dir`: an array's stored bytes.
+void DamageLargestFile(MemoryFilesystem& fs, const std::string& dir) {
+  std::string largest;
+  uint64_t size = 0;
+  std::vector<std::string> pending = {dir};
+  while (!pending.empty()) {
+    const std::string at = pending.back();
+    pending.pop_back();
+    const std::vector<std::string> names = fs.ListDir(at).value();
+    for (const std::string& name : names) {
+      const std::string path = JoinPath(at, name);
+      const FileInfo info = fs.Stat(path).value();
+      if (info.is_directory()) {
+        pending.push_back(path);
+      } else if (info.size > size) {
+        size = info.size;
+        largest = path;
+      }
+    }
+  }
+  std::string bytes = ReadFileToString(fs, largest, size).value();
+  bytes[bytes.size() / 2] ^= 0x40;
+  ASSERT_TRUE(WriteStringToFile(fs, largest, bytes, false).ok());
+}
+
+TEST_P(OrbaxWriterTest, ADamagedChunkFailsTheLoad) {
+  Tree tree = Tree::Dict();
+  tree.Set("w", Tree::FromArray(RandomBytes(DType::kFloat32, {256, 64}, 7)));
+  ASSERT_TRUE(SaveTree(kDir, tree, OrbaxOptions(&fs_, GetParam())).ok());
+  DamageLargestFile(fs_, kDir);
+  absl::StatusOr<Tree> loaded = LoadTree(kDir, Tree::AsSaved(), LoadOptions());
+  EXPECT_TRUE(absl::IsDataLoss(loaded.status())) << loaded.status();
+  EXPECT_THAT(loaded.status().message(), HasSubstr("crc32c"));
+}
+
 TEST_P(OrbaxWriterTest, ProcessesSaveTheirPiecesOfOneArray) {
   const Array whole = RandomBytes(DType::kFloat32, {8, 6}, 9);
   const Array counter = Array::FromValues<int64_t>({5, 6});

@@ -1,6 +1,7 @@
 #include "cairn/storage/zarr/zarr_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -128,7 +129,17 @@ struct EncodedInner {
   std::optional<ScratchBuffer> gathered;
   std::optional<ScratchBuffer> compressed;
   absl::string_view bytes;
+  // With chunk checksums: the CRC-32C of `bytes`, little-endian, stored right after them.
+  std::optional<std::array<char, 4>> crc;
 };
+
+void AddChecksum(const Zarr3WriteOptions& options, EncodedInner* out) {
+  if (!options.chunk_checksums) return;
+  const uint32_t crc = Crc32c(out->bytes.data(), out->bytes.size());
+  std::array<char, 4> bytes;
+  for (int b = 0; b < 4; ++b) bytes[b] = static_cast<char>(crc >> (8 * b));
+  out->crc = bytes;
+}
 
 // Encodes the inner chunk at `start` (in the array's coordinates). With `transient`, the bytes
 // may live in the calling thread's scratch buffers, valid until its next transient encoding:
@@ -175,6 +186,7 @@ absl::Status EncodeInner(const Layout& layout, const Array& array, const Zarr3Wr
   }
   if (!compress) {
     out->bytes = raw;
+    AddChecksum(options, out);
     return absl::OkStatus();
   }
   char* stored;
@@ -187,6 +199,7 @@ absl::Status EncodeInner(const Layout& layout, const Array& array, const Zarr3Wr
   }
   CAIRN_ASSIGN_OR_RETURN(const size_t size, ZstdCompressInto(raw, options.zstd_level, stored));
   out->bytes = absl::string_view(stored, size);
+  AddChecksum(options, out);
   return absl::OkStatus();
 }
 
@@ -201,9 +214,10 @@ std::string ShardIndex(absl::Span<const EncodedInner> inner) {
   index.reserve(inner.size() * 16 + 4);
   uint64_t offset = 0;
   for (const EncodedInner& chunk : inner) {
+    const uint64_t size = chunk.bytes.size() + (chunk.crc ? 4 : 0);
     AppendLittle64(&index, chunk.present ? offset : UINT64_MAX);
-    AppendLittle64(&index, chunk.present ? chunk.bytes.size() : UINT64_MAX);
-    if (chunk.present) offset += chunk.bytes.size();
+    AppendLittle64(&index, chunk.present ? size : UINT64_MAX);
+    if (chunk.present) offset += size;
   }
   const uint32_t crc = Crc32c(index.data(), index.size());
   for (int b = 0; b < 4; ++b) index.push_back(static_cast<char>(crc >> (8 * b)));
@@ -214,7 +228,8 @@ std::string ShardIndex(absl::Span<const EncodedInner> inner) {
 
 absl::StatusOr<std::string> Zarr3MetadataJson(DType dtype, const Shape& global_shape,
                                               const Shape& shard_shape, const Shape& inner_shape,
-                                              Zarr3Compression compression, int zstd_level) {
+                                              Zarr3Compression compression, int zstd_level,
+                                              bool chunk_checksums) {
   CAIRN_ASSIGN_OR_RETURN(std::string name, zarr_internal::V3DTypeName(dtype, "zarr.json"));
   const json little = {{"name", "bytes"}, {"configuration", {{"endian", "little"}}}};
   json inner_codecs = json::array({little});
@@ -222,6 +237,7 @@ absl::StatusOr<std::string> Zarr3MetadataJson(DType dtype, const Shape& global_s
     inner_codecs.push_back(
         {{"name", "zstd"}, {"configuration", {{"level", zstd_level}, {"checksum", false}}}});
   }
+  if (chunk_checksums) inner_codecs.push_back({{"name", "crc32c"}});
   json sharding = {{"name", "sharding_indexed"},
                    {"configuration",
                     {{"chunk_shape", inner_shape},
@@ -250,7 +266,7 @@ absl::Status WriteZarr3Array(KeyValueSink& sink, const std::string& prefix, cons
     CAIRN_ASSIGN_OR_RETURN(
         std::string metadata,
         Zarr3MetadataJson(layout.dtype, layout.global, layout.shard, layout.inner,
-                          options.compression, options.zstd_level));
+                          options.compression, options.zstd_level, options.chunk_checksums));
     CAIRN_RETURN_IF_ERROR(sink.Put(base + "zarr.json", metadata));
   }
   const size_t rank = layout.piece.size();
@@ -264,9 +280,11 @@ absl::Status WriteZarr3Array(KeyValueSink& sink, const std::string& prefix, cons
     }
     const std::string index = ShardIndex(inner);
     std::vector<absl::string_view> parts;
-    parts.reserve(inner.size() + 1);
+    parts.reserve(2 * inner.size() + 1);
     for (const EncodedInner& chunk : inner) {
-      if (chunk.present) parts.push_back(chunk.bytes);
+      if (!chunk.present) continue;
+      parts.push_back(chunk.bytes);
+      if (chunk.crc) parts.push_back(absl::string_view(chunk.crc->data(), 4));
     }
     parts.push_back(index);
     return sink.PutParts(base + zarr_internal::ChunkKey(keys, grid), parts);

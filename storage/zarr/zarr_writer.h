@@ -45,6 +45,10 @@ struct Zarr3WriteOptions {
   std::optional<Shape> origin;
   // Whether this call writes zarr.json; in a save across processes exactly one should.
   bool write_metadata = true;
+  // A CRC-32C after each inner chunk's encoded bytes (zarr's crc32c codec, last in the inner
+  // chain), which every zarr reader checks: Orbax's own chain has none, so a damaged uncompressed
+  // chunk would otherwise load without an error.
+  bool chunk_checksums = false;
   // Inner chunks are encoded on up to `parallelism` threads of `pool` (and the caller's).
   ThreadPool* pool = nullptr;
   int parallelism = 1;
@@ -63,7 +67,8 @@ absl::Status WriteZarr3Array(KeyValueSink& sink, const std::string& prefix, cons
 // spaces), as TensorStore writes it.
 absl::StatusOr<std::string> Zarr3MetadataJson(DType dtype, const Shape& global_shape,
                                               const Shape& shard_shape, const Shape& inner_shape,
-                                              Zarr3Compression compression, int zstd_level);
+                                              Zarr3Compression compression, int zstd_level,
+                                              bool chunk_checksums = false);
 
 }  // namespace cairn
 

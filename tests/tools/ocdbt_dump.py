@@ -235,7 +235,8 @@ class Database:
                 raise FormatError("key %r listed twice" % whole)
             out[whole] = values[i]
 
-    def dump(self):
+    def dump(self, raw=False):
+        """{key: SHA-256 hex of its value}, or with `raw` {key: the value's bytes}."""
         out = {}
         root = self.latest_root()
         if root is not None:
@@ -243,7 +244,9 @@ class Database:
             self.walk(file, ref, height, b"", out)
         if list(out) != sorted(out):
             raise FormatError("keys are not in order")
-        return out
+        if raw:
+            return out
+        return {key: hashlib.sha256(value).hexdigest() for key, value in out.items()}
 
 
 def extract(values, out_dir):
@@ -267,14 +270,13 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     try:
-        values = Database(argv[1]).dump()
         if out_dir is not None:
-            extract(values, out_dir)
+            extract(Database(argv[1]).dump(raw=True), out_dir)
             return 0
+        result = Database(argv[1]).dump()
     except (FormatError, OSError) as error:
         sys.stderr.write("%s: %s\n" % (argv[1], error))
         return 1
-    result = {key: hashlib.sha256(value).hexdigest() for key, value in values.items()}
     json.dump(result, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
     return 0

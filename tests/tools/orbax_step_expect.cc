@@ -45,8 +45,9 @@ int main(int argc, char** argv) {
     const std::string raw = cairn::JoinPath(out, "expected/" + name + ".raw");
     if (leaf.kind() == cairn::Tree::Kind::kArray) {
       const cairn::Array& array = leaf.array();
-      manifest.push_back(
-          {{"path", name}, {"dtype", std::string(cairn::DTypeName(array.dtype()))}, {"shape", array.shape()}});
+      manifest.push_back({{"path", name},
+                          {"dtype", std::string(cairn::DTypeName(array.dtype()))},
+                          {"shape", array.shape()}});
       ok = ok && Write(raw, array.data(), array.byte_size());
     } else if (leaf.kind() == cairn::Tree::Kind::kInt) {
       const int64_t value = leaf.int_value();

@@ -19,9 +19,16 @@ absl::Status Refuse(const KeyPath& path, absl::string_view why) {
 
 // Names a pytree directory holds beside its arrays in the per-leaf layout.
 bool IsReservedName(absl::string_view name) {
-  static const std::set<std::string>* const kReserved = new std::set<std::string>{
-      "_METADATA", "_sharding", "_strings.json", "array_metadatas", "d", "manifest.ocdbt",
-      "_CHECKPOINT_METADATA", "commit_success.txt", "orbax.checkpoint"};
+  static const std::set<std::string>* const kReserved =
+      new std::set<std::string>{"_METADATA",
+                                "_sharding",
+                                "_strings.json",
+                                "array_metadatas",
+                                "d",
+                                "manifest.ocdbt",
+                                "_CHECKPOINT_METADATA",
+                                "commit_success.txt",
+                                "orbax.checkpoint"};
   return kReserved->count(std::string(name)) > 0 || absl::StartsWith(name, "ocdbt.process_") ||
          absl::StartsWith(name, "_cairn") || absl::StartsWith(name, "_CAIRN");
 }
@@ -57,8 +64,7 @@ class Flattener {
       case Tree::Kind::kList:
       case Tree::Kind::kTuple: {
         if (node.size() == 0) {
-          return Leaf(node, path, names, node.kind() == Tree::Kind::kList ? "List" : "Tuple",
-                      true);
+          return Leaf(node, path, names, node.kind() == Tree::Kind::kList ? "List" : "Tuple", true);
         }
         for (size_t i = 0; i < node.size(); ++i) {
           path.Push(i);
@@ -81,8 +87,7 @@ class Flattener {
       case Tree::Kind::kString:
         return Leaf(node, path, names, "string", false);
       case Tree::Kind::kBytes:
-        return Refuse(path,
-                      "Orbax has no bytes leaf; store the bytes as a uint8 array instead");
+        return Refuse(path, "Orbax has no bytes leaf; store the bytes as a uint8 array instead");
       default:
         return Refuse(path, absl::StrCat("a ", TreeKindName(node.kind()),
                                          " leaf describes a value; save the value itself"));

@@ -120,8 +120,9 @@ absl::StatusOr<std::vector<PieceRecord>> DecodePieces(absl::string_view text) {
     const std::vector<absl::string_view> f = absl::StrSplit(text.substr(0, end), '\t');
     text.remove_prefix(end + 1);
     int stored = 0, compression = 0, checksums = 0;
-    if (f.size() != 9 || !absl::SimpleAtoi(f[8], &checksums) || !f[0].empty() || !absl::SimpleAtoi(f[4], &stored) ||
-        !absl::SimpleAtoi(f[5], &compression) || !absl::SimpleAtoi(f[6], &p.encoding.zstd_level) ||
+    if (f.size() != 9 || !absl::SimpleAtoi(f[8], &checksums) || !f[0].empty() ||
+        !absl::SimpleAtoi(f[4], &stored) || !absl::SimpleAtoi(f[5], &compression) ||
+        !absl::SimpleAtoi(f[6], &p.encoding.zstd_level) ||
         !absl::SimpleAtoi(f[7], &p.encoding.inner_chunk_bytes)) {
       return absl::InternalError("malformed piece records between processes");
     }
@@ -280,7 +281,8 @@ class OrbaxTreeSaver {
       uint64_t cells = 1;
       for (size_t d = 0; d < first.global_shape.size(); ++d) {
         const int64_t step = std::max<int64_t>(first.shape[d], 1);
-        cells *= static_cast<uint64_t>(std::max<int64_t>(1, (first.global_shape[d] + step - 1) / step));
+        cells *=
+            static_cast<uint64_t>(std::max<int64_t>(1, (first.global_shape[d] + step - 1) / step));
       }
       const auto refuse = [&](absl::string_view why) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -290,9 +292,8 @@ class OrbaxTreeSaver {
       };
       for (const PieceRecord& p : pieces) {
         if (p.global_shape != first.global_shape || p.shape != first.shape) {
-          return refuse(absl::StrCat("one process holds a piece of shape ",
-                                     ShapeToString(p.shape), " of ",
-                                     ShapeToString(p.global_shape), " and another one of ",
+          return refuse(absl::StrCat("one process holds a piece of shape ", ShapeToString(p.shape),
+                                     " of ", ShapeToString(p.global_shape), " and another one of ",
                                      ShapeToString(first.shape), " of ",
                                      ShapeToString(first.global_shape)));
         }
@@ -313,8 +314,8 @@ class OrbaxTreeSaver {
         origins.insert(p.origin);
       }
       if (origins.size() != cells) {
-        return refuse(absl::StrCat("the processes hold ", origins.size(), " of its ", cells,
-                                   " shards"));
+        return refuse(
+            absl::StrCat("the processes hold ", origins.size(), " of its ", cells, " shards"));
       }
       zarr_json_.emplace_back(leaf.param_name, first);
       write_shapes_[leaf.param_name] = first.shape;
@@ -339,9 +340,8 @@ class OrbaxTreeSaver {
       sink = std::make_unique<DirectoryKeyValueSink>(fs_, dir_, options_.sync);
     }
     CAIRN_RETURN_IF_ERROR(
-        ParallelFor(pool_, jobs_.size(), parallelism_, [&](size_t i) -> absl::Status {
-          return WriteShards(jobs_[i], *sink);
-        }));
+        ParallelFor(pool_, jobs_.size(), parallelism_,
+                    [&](size_t i) -> absl::Status { return WriteShards(jobs_[i], *sink); }));
     if (coordinator_.is_primary()) CAIRN_RETURN_IF_ERROR(WriteArrayMetadata(*sink));
     if (database) CAIRN_RETURN_IF_ERROR(database->Finish());
 
@@ -350,15 +350,15 @@ class OrbaxTreeSaver {
       if (!job.writes) continue;
       const PieceRecord piece{job.leaf->param_name, job.array->shape(), job.origin,
                               job.global_shape, job.encoding};
-      records.push_back(OrbaxArrayRecord{job.leaf->param_name, job.array->shape(),
-                                         InnerShapeOf(piece)});
+      records.push_back(
+          OrbaxArrayRecord{job.leaf->param_name, job.array->shape(), InnerShapeOf(piece)});
     }
     const std::string records_dir = JoinPath(dir_, kArrayMetadatasDir);
     absl::Status made = fs_.CreateDir(records_dir);
     if (!made.ok() && !absl::IsAlreadyExists(made)) return made;
-    CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_,
-                                            JoinPath(records_dir, absl::StrCat("process_", process)),
-                                            OrbaxArrayMetadatasText(records), options_.sync));
+    CAIRN_RETURN_IF_ERROR(
+        WriteStringToFile(fs_, JoinPath(records_dir, absl::StrCat("process_", process)),
+                          OrbaxArrayMetadatasText(records), options_.sync));
     return absl::OkStatus();
   }
 
@@ -367,10 +367,10 @@ class OrbaxTreeSaver {
     const Array* source = job.array;
     std::optional<Array> cast;
     if (job.encoding.stored != job.array->dtype()) {
-      CAIRN_ASSIGN_OR_RETURN(cast, ArrayAllocator::AllocateUninitialized(job.encoding.stored,
-                                                                job.array->shape()));
-      CastElements(job.array->dtype(), job.array->data(), job.encoding.stored,
-                   cast->mutable_data(), job.array->num_elements());
+      CAIRN_ASSIGN_OR_RETURN(
+          cast, ArrayAllocator::AllocateUninitialized(job.encoding.stored, job.array->shape()));
+      CastElements(job.array->dtype(), job.array->data(), job.encoding.stored, cast->mutable_data(),
+                   job.array->num_elements());
       source = &*cast;
     }
     Zarr3WriteOptions options;
