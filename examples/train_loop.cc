@@ -4,9 +4,12 @@
 // resumes from the latest committed step, loading straight into the model's own buffers.
 //
 // Usage: train_loop <root> [--steps N] [--save-every K] [--max-to-keep M] [--stop-at S]
-//                          [--step-ms T]
+//                          [--step-ms T] [--format cairn|orbax]
 //   --stop-at S   behave as if preempted at step S: save it, wait for it, and stop
 //   --step-ms T   pretend each step computes for T milliseconds (so followers can keep up)
+//   --format F    orbax: write each step in Orbax's layout, for JAX to open with
+//                 ocp.load_pytree(step_dir, checkpointable_name="state") (the config with the
+//                 JSON handler; the iterator's position stays cairn's own)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -108,6 +111,7 @@ struct Flags {
   int max_to_keep = 3;
   int64_t stop_at = -1;
   int step_ms = 0;
+  cairn::StoreFormat format = cairn::StoreFormat::kCairn;
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -115,6 +119,12 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   flags->root = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string name = argv[i];
+    if (name == "--format") {
+      const std::string format = argv[i + 1];
+      if (format != "cairn" && format != "orbax") return false;
+      flags->format = format == "orbax" ? cairn::StoreFormat::kOrbax : cairn::StoreFormat::kCairn;
+      continue;
+    }
     int64_t value = 0;
     if (!absl::SimpleAtoi(argv[i + 1], &value)) return false;
     if (name == "--steps") {
@@ -146,7 +156,7 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &flags)) {
     std::fprintf(stderr,
                  "usage: %s <root> [--steps N] [--save-every K] [--max-to-keep M] [--stop-at S] "
-                 "[--step-ms T]\n",
+                 "[--step-ms T] [--format cairn|orbax]\n",
                  argv[0]);
     return 2;
   }
@@ -158,6 +168,7 @@ int main(int argc, char** argv) {
   options.preservation_policies = {
       cairn::PreservationPolicy::BestN(cairn::MetricKey("loss"), cairn::MetricMode::kMin, 1)};
   options.handle_sigterm = true;
+  options.store_save.format = flags.format;
   options.on_save_finished = [](const cairn::SaveReport& report) {
     if (!report.status.ok()) return;  // the next Save reports it
     std::printf(

@@ -13,8 +13,15 @@ packages=(
   clang libclang-rt-14-dev
   openmpi-bin libopenmpi-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
+  python3-zstandard
   "$@"
 )
+# node and npm run zarrita, the second reader of the zarr v3 arrays cairn writes
+# (tests/tools/zarrita_check.mjs). A node from elsewhere that brings its own npm is kept, since
+# Debian's npm package would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

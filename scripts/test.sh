@@ -10,6 +10,7 @@ start=$SECONDS
 
 echo "== release build and tests"
 bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bash tests/tools/install_zarrita.sh build/npm
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 600
 
 # The sanitizer builds leave out the benchmarks, the examples and the install test, which add
@@ -18,6 +19,7 @@ ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 600
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug "-DCAIRN_SANITIZE=address;undefined" \
   -DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_PYTHON=OFF
+bash tests/tools/install_zarrita.sh build-asan/npm
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$(nproc)" --timeout 900 -E install_consumer
 
@@ -35,6 +37,7 @@ single_threaded+='tree_(comparison|selection|verification))_test\.cc$'
 bash scripts/build.sh build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAIRN_SANITIZE=thread \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DCAIRN_BUILD_BENCH=OFF \
   -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_CLI=OFF -DCAIRN_BUILD_PYTHON=OFF "-DCAIRN_TESTS_EXCLUDE=$single_threaded"
+bash tests/tools/install_zarrita.sh build-tsan/npm
 TSAN_OPTIONS="halt_on_error=1 history_size=7 suppressions=$PWD/tests/tsan_suppressions.txt" \
   ctest --test-dir build-tsan --output-on-failure --parallel "$(nproc)" --timeout 900 -E install_consumer
 

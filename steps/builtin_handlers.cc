@@ -153,6 +153,14 @@ bool IsOrbaxJsonHandlerName(absl::string_view recorded) {
          IsOrbaxHandler(recorded, "JsonHandler");
 }
 
+std::string RecordedHandlerName(absl::string_view name, StoreFormat format) {
+  if (format == StoreFormat::kOrbax) {
+    if (name == kPyTreeHandlerName) return kOrbaxPyTreeHandlerName;
+    if (name == kJsonHandlerName) return kOrbaxJsonHandlerName;
+  }
+  return std::string(name);
+}
+
 bool IsOrbaxDescriptorHandlerName(absl::string_view recorded) {
   return IsOrbaxHandler(recorded, "DescriptorHandler");
 }

@@ -34,6 +34,8 @@ enum class CommitMode {
 inline constexpr char kCommitMarkerFileName[] = "commit_success.txt";
 // The name under which Save stores its tree.
 inline constexpr char kDefaultPyTreeName[] = "pytree";
+// The empty file that marks a checkpoint in Orbax v1's layout; an Orbax-format save writes it.
+inline constexpr char kOrbaxV1MarkerFileName[] = "orbax.checkpoint";
 
 // What a successful save measured.
 struct CheckpointSaveStats {

@@ -58,9 +58,6 @@ std::optional<std::string> FirstCheckpointBelow(Filesystem& fs, const std::strin
   return std::nullopt;
 }
 
-// The empty file that marks a checkpoint written by Orbax's v1 API.
-constexpr char kOrbaxV1MarkerFileName[] = "orbax.checkpoint";
-
 // Orbax v1 requires _CHECKPOINT_METADATA in every checkpoint it marks as its own; one without it
 // is damaged, not a directory of some other kind.
 absl::Status CheckV1Marker(Filesystem& fs, const std::string& dir) {

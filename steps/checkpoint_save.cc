@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,7 @@ class CheckpointWriter {
     absl::Status status;
     for (const auto& [name, value] : items) {
       if (std::holds_alternative<Tree>(value)) {
+        tree_items_.insert(name);
         status = Annotate(handlers[i]->Save(JoinPath(work_, name), value, context),
                           absl::StrCat("saving '", name, "'"));
         if (!status.ok()) break;
@@ -251,7 +253,8 @@ class CheckpointWriter {
     size_t i = 0;
     for (const auto& [name, value] : items) {
       if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(JoinPath(work_, name)));
-      metadata.item_handlers[name] = handlers[i]->RecordedName(value);
+      metadata.item_handlers[name] =
+          RecordedHandlerName(handlers[i]->RecordedName(value), options_.store_save.format);
       ++i;
     }
     const absl::Time written = absl::Now();
@@ -264,6 +267,10 @@ class CheckpointWriter {
     metadata.performance_metrics["bytes_written"] = counting_.bytes_written() + others_wrote;
     metadata.commit_timestamp_nsecs = absl::ToUnixNanos(written);
     CAIRN_RETURN_IF_ERROR(WriteCheckpointMetadata(fs_, work_, metadata, sync));
+    if (options_.store_save.format == StoreFormat::kOrbax) {
+      CAIRN_RETURN_IF_ERROR(
+          WriteStringToFile(fs_, JoinPath(work_, kOrbaxV1MarkerFileName), "", sync));
+    }
     if (sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(work_));
     // The marker comes last and alone, after everything it vouches for is durable.
     CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs_, JoinPath(work_, kCommitMarkerFileName),
@@ -302,13 +309,20 @@ class CheckpointWriter {
     return DeleteRecursively(fs_, dir_);
   }
 
-  // What the commit marker vouches for: every file written whole, except the pytree store's
-  // data files, whose chunks carry checksums of their own and which loads read in part.
+  // What the commit marker vouches for: every file written whole, except the arrays' data,
+  // which carries checksums of its own and which loads read in part: cairn's data files, and in
+  // Orbax's format the OCDBT databases' d/ files (nodes framed with a CRC-32C, shards with a
+  // CRC-32C index and checksummed inner chunks) and per-leaf zarr chunks (c/).
   std::map<std::string, FileDigest> FilesToList() const {
+    const bool orbax = options_.store_save.format == StoreFormat::kOrbax;
     std::map<std::string, FileDigest> files = checksumming_.DigestsBelow(work_);
     for (auto it = files.begin(); it != files.end();) {
       const std::vector<absl::string_view> parts = absl::StrSplit(it->first, '/');
-      const bool data = std::find(parts.begin(), parts.end(), kTreeDataDirName) != parts.end();
+      bool data = std::find(parts.begin(), parts.end(), kTreeDataDirName) != parts.end();
+      if (orbax && parts.size() > 2 && tree_items_.count(std::string(parts[0])) > 0) {
+        data = data || std::find(parts.begin() + 1, parts.end() - 1, "d") != parts.end() - 1 ||
+               std::find(parts.begin() + 1, parts.end() - 1, "c") != parts.end() - 1;
+      }
       it = data || it->second.size > kMaxListedFileBytes ? files.erase(it) : std::next(it);
     }
     return files;
@@ -358,6 +372,7 @@ class CheckpointWriter {
   std::string work_;  // empty until the primary made it (or every process heard where it is)
   bool exists_ = false;
   bool abandoned_ = false;
+  std::set<std::string> tree_items_;  // the checkpointables saved as pytrees
   absl::Time start_;
   absl::Time trees_done_;
   CheckpointSaveStats stats_;
@@ -385,7 +400,8 @@ absl::Status ValidateCheckpointableName(absl::string_view name) {
         "' is not allowed: it must be non-empty, contain neither '/' nor NUL, and not be '.' or "
         "'..'"));
   }
-  if (name == kCheckpointMetadataFileName || name == kCommitMarkerFileName || name == "LOCKED") {
+  if (name == kCheckpointMetadataFileName || name == kCommitMarkerFileName || name == "LOCKED" ||
+      name == kOrbaxV1MarkerFileName) {
     return absl::InvalidArgumentError(
         absl::StrCat("checkpointable name '", name, "' is reserved by cairn"));
   }

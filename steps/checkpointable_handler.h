@@ -74,6 +74,17 @@ inline constexpr char kJsonHandlerName[] = "cairn.JsonHandler";
 inline constexpr char kBytesHandlerName[] = "cairn.BytesHandler";
 inline constexpr char kObjectHandlerPrefix[] = "cairn.StatefulObjectHandler/";
 
+// Orbax v1's names for its handlers of pytrees and JSON documents, which an Orbax-format
+// checkpoint records so that Orbax picks them to load what cairn's handlers wrote.
+inline constexpr char kOrbaxPyTreeHandlerName[] =
+    "orbax.checkpoint.experimental.v1._src.handlers.pytree_handler.PyTreeHandler";
+inline constexpr char kOrbaxJsonHandlerName[] =
+    "orbax.checkpoint.experimental.v1._src.handlers.json_handler.JsonHandler";
+
+// The handler name a checkpoint records for what the handler named `name` wrote: Orbax's own
+// name in an Orbax-format checkpoint where Orbax has a handler that reads it, else `name`.
+std::string RecordedHandlerName(absl::string_view name, StoreFormat format);
+
 // Whether `recorded` names a handler that writes pytrees: cairn's, or one of Orbax's
 // (PyTreeCheckpointHandler, StandardCheckpointHandler, and v1's PyTreeHandler).
 bool IsPyTreeHandlerName(absl::string_view recorded);

@@ -33,6 +33,21 @@ enum class StoreLayout {
   kPerLeaf,     // one data file per array piece; can suit huge stacked models
 };
 
+// Which format a save writes. Loads read either without being told.
+enum class StoreFormat {
+  kCairn,  // cairn's own: data files and an index with a checksum per chunk (docs/FORMAT.md)
+  kOrbax,  // Orbax's v1 pytree layout with zarr v3 arrays, for JAX to open (docs/ORBAX.md)
+};
+
+// What an Orbax-format save records its arrays as, which decides what Orbax restores them as
+// when the JAX side gives no target tree.
+enum class OrbaxArrayType {
+  kNumpy,  // "np.ndarray": restored as numpy arrays on any host; needs no device (the default)
+  kJax,    // "jax.Array": restored onto the device _sharding names (a single-process save
+           // records the first CPU device; a multi-process one records none, so its readers
+           // give a target tree with shardings, as multi-host restores do anyway)
+};
+
 // Per-array storage choices; unset fields fall back to StoreSaveOptions' defaults.
 struct ArrayStorageOptions {
   std::optional<DType> dtype;            // the dtype written to disk (float32 as bfloat16, say)
@@ -43,7 +58,15 @@ struct ArrayStorageOptions {
 };
 
 struct StoreSaveOptions {
+  StoreFormat format = StoreFormat::kCairn;
+  // In Orbax's format, kAggregated is its OCDBT database (use_ocdbt) and kPerLeaf a zarr
+  // directory per array.
   StoreLayout layout = StoreLayout::kAggregated;
+  OrbaxArrayType orbax_array_type = OrbaxArrayType::kNumpy;
+  // In Orbax's format, a checksum on every inner chunk that every zarr reader checks: zarr's
+  // crc32c codec after uncompressed chunks, zstd's frame checksum in compressed ones. Off, the
+  // codecs are exactly Orbax's defaults, and only the shard indexes carry a CRC-32C.
+  bool orbax_chunk_checksums = true;
   bool compress = false;
   int compression_level = 1;
   // With compression, multi-byte elements are stored byte-shuffled (all first bytes, then all

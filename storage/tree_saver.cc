@@ -13,8 +13,10 @@
 #include "cairn/storage/internal/chunk_layout.h"
 #include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/internal/index_merge.h"
+#include "cairn/storage/internal/save_directory.h"
 #include "cairn/storage/internal/save_plan.h"
 #include "cairn/storage/internal/scratch_buffer.h"
+#include "cairn/storage/orbax/internal/orbax_tree_writer.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/coordinator.h"
@@ -208,7 +210,8 @@ class TreeSaver {
         coordinator_(options.coordinator ? *options.coordinator
                                          : *SingleProcessCoordinator::Default()),
         pool_(options.pool ? options.pool : ThreadPool::Shared()),
-        parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()) {}
+        parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()),
+        directory_(fs_, dir) {}
 
   absl::Status Save(const Tree& tree) {
     const int process = coordinator_.process_index();
@@ -240,53 +243,10 @@ class TreeSaver {
 
  private:
   absl::Status PrepareDirectory() {
-    absl::StatusOr<FileInfo> info = fs_.Stat(dir_);
-    if (info.ok()) {
-      if (!info->is_directory()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot save into ", dir_, ": it exists and is not a directory"));
-      }
-      CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> entries, fs_.ListDir(dir_));
-      if (!entries.empty()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot save into ", dir_, ": it already holds ", entries.size(),
-                         " entries; save into a new or empty directory"));
-      }
-    } else if (absl::IsNotFound(info.status())) {
-      CAIRN_RETURN_IF_ERROR(CreateMissingDirs());
-    } else {
-      return info.status();
-    }
+    CAIRN_RETURN_IF_ERROR(directory_.Prepare());
     absl::Status status = fs_.CreateDir(data_dir_);
     if (!status.ok()) Cleanup();
     return status;
-  }
-
-  // Creates `dir_` and its missing ancestors, remembering them: their entries in their parents
-  // must be synced too before the save counts as durable.
-  absl::Status CreateMissingDirs() {
-    std::vector<std::string> missing;
-    for (std::string path = dir_; !path.empty() && path != "/"; path = Parent(path)) {
-      absl::StatusOr<FileInfo> info = fs_.Stat(path);
-      if (info.ok()) break;
-      if (!absl::IsNotFound(info.status())) return info.status();
-      missing.push_back(path);
-    }
-    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      absl::Status status = fs_.CreateDir(*it);
-      if (!status.ok() && !absl::IsAlreadyExists(status)) {
-        Cleanup();
-        return status;
-      }
-      created_.push_back(*it);
-    }
-    return absl::OkStatus();
-  }
-
-  static std::string Parent(const std::string& path) {
-    const size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
   }
 
   absl::Status WriteData(SavePlan* plan, int process) {
@@ -394,24 +354,14 @@ class TreeSaver {
     }
     if (options_.sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(data_dir_));
     CAIRN_RETURN_IF_ERROR(WriteIndexFile(fs_, dir_, *index, options_.sync));
-    if (options_.sync) {
-      for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        CAIRN_RETURN_IF_ERROR(fs_.SyncDir(Parent(*it)));
-      }
-    }
+    if (options_.sync) CAIRN_RETURN_IF_ERROR(directory_.SyncCreated());
     return absl::OkStatus();
   }
 
   // Best effort after a failure: remove what this save created, so that a failed save leaves
   // nothing that looks like data (the index, written last, is never there).
   void Cleanup() {
-    if (!created_.empty()) {
-      // The outermost directory this save created holds everything it wrote, and nothing else.
-      DeleteRecursively(fs_, created_.front()).IgnoreError();
-    } else {
-      DeleteRecursively(fs_, data_dir_).IgnoreError();
-      fs_.DeleteFile(JoinPath(dir_, std::string(kTreeIndexFileName) + ".tmp")).IgnoreError();
-    }
+    directory_.Cleanup({data_dir_, JoinPath(dir_, std::string(kTreeIndexFileName) + ".tmp")});
   }
 
   const std::string dir_;
@@ -421,7 +371,7 @@ class TreeSaver {
   Coordinator& coordinator_;
   ThreadPool* pool_;
   const int parallelism_;
-  std::vector<std::string> created_;  // directories this save created, outermost first
+  internal::SaveDirectory directory_;
 };
 
 }  // namespace
@@ -430,6 +380,7 @@ absl::Status SaveTree(const std::string& named_dir, const Tree& tree,
                       const StoreSaveOptions& options) {
   Filesystem& fs = options.filesystem ? *options.filesystem : *Filesystem::Default();
   CAIRN_ASSIGN_OR_RETURN(const std::string dir, ResolveAbove(fs, named_dir));
+  if (options.format == StoreFormat::kOrbax) return internal::SaveOrbaxTree(dir, tree, options);
   return TreeSaver(dir, options).Save(tree);
 }
 

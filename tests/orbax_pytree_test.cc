@@ -203,6 +203,18 @@ TEST_F(OrbaxPyTreeTest, SkippedLeafLoadsAsNoneUnread) {
   EXPECT_FALSE(fs_.Opened("/ckpt/state/skipped/.zarray"));
 }
 
+TEST_F(OrbaxPyTreeTest, SkippedEmptyContainerLoadsAsItself) {
+  // Orbax records every empty container with skip_deserialize set, and restores it as itself.
+  OrbaxPyTreeWriter writer;
+  writer.AddArray({K("kept")}, Iota<int32_t>({3}));
+  writer.AddEmpty({K("opt")}, "Dict");
+  writer.SkipLast();
+  Write(writer);
+  absl::StatusOr<Tree> tree = LoadTree(kDir, Tree::AsSaved(), Options());
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  EXPECT_EQ(tree->Find("opt")->kind(), Tree::Kind::kDict);
+}
+
 TEST_F(OrbaxPyTreeTest, CustomTypeIsUnimplementedUnlessSkipped) {
   OrbaxPyTreeWriter writer;
   writer.AddArray({K("a")}, Iota<int32_t>({3}));

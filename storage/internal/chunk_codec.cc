@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/internal/byte_shuffle.h"
 #include "cairn/utils/checksum.h"
+#include "cairn/utils/status_macros.h"
 
 namespace cairn {
 namespace {
@@ -49,6 +50,18 @@ absl::Status Decompress(absl::string_view stored, uint64_t raw_size, char* out) 
 
 }  // namespace
 
+size_t ZstdCompressBound(size_t raw_size) { return ZSTD_compressBound(raw_size); }
+
+absl::StatusOr<size_t> ZstdCompressInto(absl::string_view raw, int level, char* out) {
+  const size_t size =
+      ZSTD_compressCCtx(ThreadContexts().compress, out, ZSTD_compressBound(raw.size()), raw.data(),
+                        raw.size(), level);
+  if (ZSTD_isError(size)) {
+    return absl::InternalError(absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
+  }
+  return size;
+}
+
 absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType stored_dtype,
                                          uint64_t count, format::Compression compression,
                                          int level) {
@@ -72,14 +85,10 @@ absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType sto
       ByteShuffle(raw, width, count, planes->data());
       raw = planes->data();
     }
-    const size_t bound = ZSTD_compressBound(raw_size);
+    const size_t bound = ZstdCompressBound(raw_size);
     ScratchBuffer out(ScratchUse::kStored, bound);
-    const size_t size =
-        ZSTD_compressCCtx(ThreadContexts().compress, out.data(), bound, raw, raw_size, level);
-    if (ZSTD_isError(size)) {
-      return absl::InternalError(
-          absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(size)));
-    }
+    CAIRN_ASSIGN_OR_RETURN(const size_t size,
+                           ZstdCompressInto(absl::string_view(raw, raw_size), level, out.data()));
     chunk.bytes = absl::string_view(out.data(), size);
     chunk.buffer = std::move(out);
   }

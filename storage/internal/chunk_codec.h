@@ -31,6 +31,12 @@ absl::StatusOr<EncodedChunk> EncodeChunk(const void* src, DType dtype, DType sto
                                          uint64_t count, format::Compression compression,
                                          int level);
 
+// One zstd frame of `raw` at `level`, recording its size and without a checksum, written to
+// `out`, which holds ZstdCompressBound(raw.size()) bytes; returns the frame's size. It uses the
+// calling thread's context.
+size_t ZstdCompressBound(size_t raw_size);
+absl::StatusOr<size_t> ZstdCompressInto(absl::string_view raw, int level, char* out);
+
 // Checks `stored` against `checksum`, then writes the `raw_size` decoded bytes (elements of
 // `width` bytes in the stored dtype, in order) into `out`, which may be `stored` itself when
 // uncompressed. DataLoss on any mismatch, for the caller to say which file and array it is.

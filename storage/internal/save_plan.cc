@@ -29,6 +29,28 @@ absl::Status Invalid(const KeyPath& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("cannot save ", path.ToString(), ": ", what));
 }
 
+}  // namespace
+
+absl::Status CheckStoredDType(const KeyPath& path, const Array& array, DType stored) {
+  absl::Status castable = CheckCastable(array.dtype(), stored);
+  if (!castable.ok()) return Invalid(path, castable.message());
+  // Checked before a byte is written; a saturated value would be a silent change of data.
+  if (CastCanLoseValues(array.dtype(), stored)) {
+    const uint64_t count = array.num_elements();
+    const size_t bad = FindUnrepresentable(array.dtype(), array.data(), stored, count);
+    if (bad < count) {
+      return Invalid(path,
+                     absl::StrCat("it is to be stored as ", DTypeName(stored), ", but element ",
+                                  ShapeToString(UnravelIndex(array.shape(), bad)), " is ",
+                                  ElementToString(array.dtype(), array.data(), bad), ", which ",
+                                  DTypeName(stored), " cannot hold"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
 size_t CountArrays(const Tree& tree) {
   if (tree.kind() == Tree::Kind::kArray) return 1;
   size_t n = 0;
@@ -140,20 +162,7 @@ class Planner {
     ArrayStorageOptions custom;
     if (options_.storage_options) custom = options_.storage_options(path, array);
     const DType stored = custom.dtype.value_or(array.dtype());
-    absl::Status castable = CheckCastable(array.dtype(), stored);
-    if (!castable.ok()) return Invalid(path, castable.message());
-    // Checked before a byte is written; a saturated value would be a silent change of data.
-    if (CastCanLoseValues(array.dtype(), stored)) {
-      const uint64_t count = array.num_elements();
-      const size_t bad = FindUnrepresentable(array.dtype(), array.data(), stored, count);
-      if (bad < count) {
-        return Invalid(path,
-                       absl::StrCat("it is to be stored as ", DTypeName(stored), ", but element ",
-                                    ShapeToString(UnravelIndex(array.shape(), bad)), " is ",
-                                    ElementToString(array.dtype(), array.data(), bad), ", which ",
-                                    DTypeName(stored), " cannot hold"));
-      }
-    }
+    CAIRN_RETURN_IF_ERROR(CheckStoredDType(path, array, stored));
     const bool compress = custom.compress.value_or(options_.compress);
     const int level = custom.compression_level.value_or(options_.compression_level);
     if (compress && (level < kMinZstdLevel || level > kMaxZstdLevel)) {

@@ -39,6 +39,10 @@ struct ReplicaClaim {
   int num_replicas;
 };
 
+// InvalidArgument naming `path` when `array` cannot be stored as `stored`: a cast the dtypes do
+// not allow, or an element the stored dtype cannot hold (a save never saturates silently).
+absl::Status CheckStoredDType(const KeyPath& path, const Array& array, DType stored);
+
 // Which replica of a piece held by `num_replicas` processes writes it: a stable hash of the key
 // path and the origin, the same in every process, so that the replicas share the writes.
 int ReplicaWriter(absl::string_view path, const Shape& origin, int num_replicas);

@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "cairn/storage/zarr/internal/key_check.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/status_macros.h"
 
@@ -92,13 +92,7 @@ class DirectorySource final : public KeyValueSource {
   }
 
   static absl::Status CheckKey(absl::string_view key) {
-    for (absl::string_view part : absl::StrSplit(key, '/')) {
-      if (part.empty() || part == "." || part == ".." || part.find('\0') != part.npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("key \"", key, "\" has an empty, \".\" or \"..\" component"));
-      }
-    }
-    return absl::OkStatus();
+    return zarr_internal::CheckKeyComponents(key);
   }
 
   // Adds the files below `base` (a key prefix ending in '/', or "") whose names start with

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/ocdbt/internal/byte_reader.h"
+#include "cairn/storage/ocdbt/internal/byte_writer.h"
 #include "cairn/storage/ocdbt/internal/encoded_object.h"
 #include "cairn/utils/status_macros.h"
 
@@ -139,7 +140,69 @@ absl::Status ReadChildren(ByteReader& reader, size_t num_files,
   return absl::OkStatus();
 }
 
+// The key columns ReadKeys reads.
+template <typename Entry>
+void AppendKeys(const std::vector<Entry>& entries, std::string* out) {
+  const size_t n = entries.size();
+  std::vector<size_t> prefix(n, 0);
+  for (size_t i = 1; i < n; ++i) {
+    const std::string& a = entries[i - 1].key;
+    const std::string& b = entries[i].key;
+    size_t shared = 0;
+    while (shared < a.size() && shared < b.size() && a[shared] == b[shared]) ++shared;
+    prefix[i] = shared;
+  }
+  for (size_t i = 1; i < n; ++i) AppendVarint(out, prefix[i]);
+  for (size_t i = 0; i < n; ++i) AppendVarint(out, entries[i].key.size() - prefix[i]);
+  if constexpr (std::is_same_v<Entry, BtreeInteriorEntry>) {
+    for (const auto& entry : entries) AppendVarint(out, entry.subtree_common_prefix_length);
+  }
+  for (size_t i = 0; i < n; ++i) out->append(entries[i].key, prefix[i]);
+}
+
+void AppendLeafValues(const std::vector<BtreeLeafEntry>& entries, std::string* out) {
+  for (const auto& entry : entries) {
+    AppendVarint(out, entry.inline_value ? entry.value.size() : entry.location.length);
+  }
+  for (const auto& entry : entries) AppendByte(out, entry.inline_value ? 0 : 1);
+  for (const auto& entry : entries) {
+    if (!entry.inline_value) AppendVarint(out, entry.location.file);
+  }
+  for (const auto& entry : entries) {
+    if (!entry.inline_value) AppendVarint(out, entry.location.offset);
+  }
+  for (const auto& entry : entries) {
+    if (entry.inline_value) out->append(entry.value);
+  }
+}
+
+void AppendChildren(const std::vector<BtreeInteriorEntry>& entries, std::string* out) {
+  std::vector<DataReference> refs;
+  refs.reserve(entries.size());
+  for (const auto& entry : entries) refs.push_back(entry.location);
+  AppendDataReferences(refs, out);
+  for (const auto& entry : entries) AppendVarint(out, entry.num_keys);
+  for (const auto& entry : entries) AppendVarint(out, entry.num_tree_bytes);
+  for (const auto& entry : entries) AppendVarint(out, entry.num_indirect_value_bytes);
+}
+
 }  // namespace
+
+std::string EncodeBtreeNodeBody(const BtreeNode& node) {
+  std::string out;
+  AppendByte(&out, node.height);
+  AppendDataFileTable(node.files, &out);
+  if (node.height == 0) {
+    AppendVarint(&out, node.leaves.size());
+    AppendKeys(node.leaves, &out);
+    AppendLeafValues(node.leaves, &out);
+  } else {
+    AppendVarint(&out, node.children.size());
+    AppendKeys(node.children, &out);
+    AppendChildren(node.children, &out);
+  }
+  return out;
+}
 
 absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
                                           absl::string_view transitive_path,

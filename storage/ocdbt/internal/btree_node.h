@@ -1,5 +1,5 @@
-// Decoding of OCDBT B+tree nodes: leaves map keys to values (inline, or a byte range of a data
-// file), interior nodes map the first key of each child to where the child is stored.
+// OCDBT B+tree nodes, decoded and encoded: leaves map keys to values (inline, or a byte range of
+// a data file), interior nodes map the first key of each child to where the child is stored.
 #ifndef CAIRN_STORAGE_OCDBT_INTERNAL_BTREE_NODE_H_
 #define CAIRN_STORAGE_OCDBT_INTERNAL_BTREE_NODE_H_
 
@@ -47,6 +47,11 @@ struct BtreeNode {
 absl::StatusOr<BtreeNode> DecodeBtreeNode(absl::string_view encoded,
                                           absl::string_view transitive_path,
                                           uint64_t max_decoded_bytes);
+
+// The unframed body of `node`, the inverse of DecodeBtreeNode: `node.files` is written as given
+// (base paths relative to the file the node will be in), keys as given (relative to the node's
+// prefix, strictly increasing).
+std::string EncodeBtreeNodeBody(const BtreeNode& node);
 
 }  // namespace cairn::ocdbt_internal
 

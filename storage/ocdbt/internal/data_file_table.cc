@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/storage/ocdbt/internal/byte_writer.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn::ocdbt_internal {
@@ -100,6 +101,36 @@ absl::Status ReadDataReferences(ByteReader& reader, size_t num_files, size_t cou
     }
   }
   return absl::OkStatus();
+}
+
+void AppendDataFileTable(const std::vector<DataFileId>& files, std::string* out) {
+  std::vector<std::string> paths;
+  paths.reserve(files.size());
+  for (const DataFileId& file : files) paths.push_back(file.path());
+  // What path i shares with path i - 1, within the limit the reader checks: past a base path only
+  // when both base paths are the same.
+  std::vector<size_t> shared(files.size(), 0);
+  for (size_t i = 1; i < files.size(); ++i) {
+    const std::string& a = paths[i - 1];
+    const std::string& b = paths[i];
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+    if (files[i].base_path.size() != files[i - 1].base_path.size()) {
+      n = std::min({n, files[i].base_path.size(), files[i - 1].base_path.size()});
+    }
+    shared[i] = n;
+  }
+  AppendVarint(out, files.size());
+  for (size_t i = 1; i < files.size(); ++i) AppendVarint(out, shared[i]);
+  for (size_t i = 0; i < files.size(); ++i) AppendVarint(out, paths[i].size() - shared[i]);
+  for (const DataFileId& file : files) AppendVarint(out, file.base_path.size());
+  for (size_t i = 0; i < files.size(); ++i) out->append(paths[i], shared[i]);
+}
+
+void AppendDataReferences(const std::vector<DataReference>& refs, std::string* out) {
+  for (const DataReference& ref : refs) AppendVarint(out, ref.file);
+  for (const DataReference& ref : refs) AppendVarint(out, ref.offset);
+  for (const DataReference& ref : refs) AppendVarint(out, ref.length);
 }
 
 }  // namespace cairn::ocdbt_internal

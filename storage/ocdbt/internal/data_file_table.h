@@ -41,6 +41,18 @@ absl::Status ReadDataFileTable(ByteReader& reader, absl::string_view transitive_
 absl::Status ReadDataReferences(ByteReader& reader, size_t num_files, size_t count,
                                 bool allow_missing, std::vector<DataReference>* refs);
 
+// Appends a table of `files` in this order (sorted ones share the most prefix bytes). Each base
+// path is written as given: relative to the inherited path of the file the table will be in.
+void AppendDataFileTable(const std::vector<DataFileId>& files, std::string* out);
+
+// Appends `refs` as the three columns ReadDataReferences reads.
+void AppendDataReferences(const std::vector<DataReference>& refs, std::string* out);
+
+// The order of a table's entries: by base path, then relative path.
+inline bool DataFileIdLess(const DataFileId& a, const DataFileId& b) {
+  return a.base_path != b.base_path ? a.base_path < b.base_path : a.relative_path < b.relative_path;
+}
+
 inline bool IsMissing(const DataReference& ref) {
   return ref.offset == ~uint64_t{0} && ref.length == ~uint64_t{0};
 }

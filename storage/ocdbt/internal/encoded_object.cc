@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cairn/storage/ocdbt/internal/byte_reader.h"
+#include "cairn/storage/ocdbt/internal/byte_writer.h"
 #include "cairn/utils/crc32c.h"
 #include "cairn/utils/status_macros.h"
 
@@ -109,6 +110,36 @@ absl::StatusOr<std::string> DecodeEncodedObject(absl::string_view encoded, uint3
     default:
       return absl::DataLossError(absl::StrCat("unknown compression format ", compression));
   }
+}
+
+absl::StatusOr<std::string> EncodeEncodedObject(uint32_t magic, absl::string_view body,
+                                                OcdbtConfig::Compression compression,
+                                                int32_t zstd_level) {
+  std::string out;
+  // The magic is the one big-endian field.
+  for (int shift = 24; shift >= 0; shift -= 8)
+    AppendByte(&out, static_cast<uint8_t>(magic >> shift));
+  AppendLittleEndian(&out, 0, 8);  // the length, known once the body is in
+  AppendVarint(&out, 0);           // format version
+  if (compression == OcdbtConfig::Compression::kZstd) {
+    AppendVarint(&out, 1);
+    const size_t start = out.size();
+    out.resize(start + ZSTD_compressBound(body.size()));
+    size_t n =
+        ZSTD_compress(out.data() + start, out.size() - start, body.data(), body.size(), zstd_level);
+    if (ZSTD_isError(n)) {
+      return absl::InternalError(absl::StrCat("zstd compression failed: ", ZSTD_getErrorName(n)));
+    }
+    out.resize(start + n);
+  } else {
+    AppendVarint(&out, 0);
+    out.append(body.data(), body.size());
+  }
+  std::string length;
+  AppendLittleEndian(&length, out.size() + 4, 8);
+  out.replace(4, 8, length);
+  AppendLittleEndian(&out, Crc32c(out), 4);
+  return out;
 }
 
 }  // namespace cairn::ocdbt_internal

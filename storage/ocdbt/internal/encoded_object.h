@@ -1,6 +1,7 @@
 // The framing every OCDBT object shares (manifest, version tree node, B+tree node): a magic
 // number, the total length, a format version and a compression byte, then the body, then a
-// CRC-32C of everything before it. Unframing checks all of it and decompresses the body.
+// CRC-32C of everything before it. Unframing checks all of it and decompresses the body; framing
+// is its inverse, for the writer.
 #ifndef CAIRN_STORAGE_OCDBT_INTERNAL_ENCODED_OBJECT_H_
 #define CAIRN_STORAGE_OCDBT_INTERNAL_ENCODED_OBJECT_H_
 
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "cairn/storage/ocdbt/ocdbt_types.h"
 
 namespace cairn::ocdbt_internal {
 
@@ -23,6 +25,12 @@ inline constexpr size_t kMinEncodedObjectSize = 4 + 8 + 1 + 1 + 4;
 // checksum is wrong, or when the body decodes to more than `max_body_bytes`.
 absl::StatusOr<std::string> DecodeEncodedObject(absl::string_view encoded, uint32_t magic,
                                                 uint64_t max_body_bytes);
+
+// `body` framed as an object of kind `magic`: compressed as one zstd frame at `zstd_level` when
+// `compression` is kZstd. Internal when zstd fails (it can only run out of memory).
+absl::StatusOr<std::string> EncodeEncodedObject(uint32_t magic, absl::string_view body,
+                                                OcdbtConfig::Compression compression,
+                                                int32_t zstd_level);
 
 }  // namespace cairn::ocdbt_internal
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/ocdbt/internal/byte_reader.h"
+#include "cairn/storage/ocdbt/internal/byte_writer.h"
 #include "cairn/storage/ocdbt/internal/encoded_object.h"
 #include "cairn/utils/status_macros.h"
 
@@ -214,7 +215,59 @@ absl::Status ValidateInteriorVersionNode(const ByteReader& reader, const Version
   return absl::OkStatus();
 }
 
+void AppendConfig(const OcdbtConfig& config, std::string* out) {
+  out->append(reinterpret_cast<const char*>(config.uuid.data()), config.uuid.size());
+  AppendByte(out, static_cast<uint8_t>(config.manifest_kind));
+  AppendVarint(out, config.max_inline_value_bytes);
+  AppendVarint(out, config.max_decoded_node_bytes);
+  AppendByte(out, config.version_tree_arity_log2);
+  if (config.compression == OcdbtConfig::Compression::kZstd) {
+    AppendVarint(out, 1);
+    AppendLittleEndian(out, static_cast<uint32_t>(config.zstd_level), 4);
+  } else {
+    AppendVarint(out, 0);
+  }
+}
+
+void AppendGenerationReferences(const std::vector<GenerationReference>& versions,
+                                std::string* out) {
+  AppendVarint(out, versions.size());
+  for (const auto& v : versions) AppendVarint(out, v.version.generation);
+  for (const auto& v : versions) AppendByte(out, v.version.root_height);
+  std::vector<DataReference> roots;
+  for (const auto& v : versions) {
+    roots.push_back(v.version.empty ? DataReference{v.root.file, ~uint64_t{0}, ~uint64_t{0}}
+                                    : v.root);
+  }
+  AppendDataReferences(roots, out);
+  for (const auto& v : versions) AppendVarint(out, v.version.num_keys);
+  for (const auto& v : versions) AppendVarint(out, v.version.num_tree_bytes);
+  for (const auto& v : versions) AppendVarint(out, v.version.num_indirect_value_bytes);
+  for (const auto& v : versions) AppendLittleEndian(out, v.version.commit_time_nanos, 8);
+}
+
+void AppendManifestVersionNodes(const std::vector<VersionNodeReference>& nodes, std::string* out) {
+  AppendVarint(out, nodes.size());
+  for (const auto& n : nodes) AppendVarint(out, n.generation);
+  std::vector<DataReference> locations;
+  for (const auto& n : nodes) locations.push_back(n.location);
+  AppendDataReferences(locations, out);
+  for (const auto& n : nodes) AppendVarint(out, n.num_generations);
+  for (const auto& n : nodes) AppendLittleEndian(out, n.commit_time_nanos, 8);
+  for (const auto& n : nodes) AppendByte(out, n.height);
+}
+
 }  // namespace
+
+std::string EncodeManifestBody(const Manifest& manifest) {
+  std::string out;
+  AppendConfig(manifest.config, &out);
+  if (manifest.config.manifest_kind == OcdbtConfig::ManifestKind::kNumbered) return out;
+  AppendDataFileTable(manifest.files, &out);
+  AppendGenerationReferences(manifest.versions, &out);
+  AppendManifestVersionNodes(manifest.version_nodes, &out);
+  return out;
+}
 
 absl::StatusOr<Manifest> DecodeManifest(absl::string_view encoded) {
   CAIRN_ASSIGN_OR_RETURN(std::string body,

@@ -1,5 +1,5 @@
-// Decoding of the OCDBT manifest and version tree nodes: the configuration and which B+tree
-// root each generation has.
+// The OCDBT manifest and version tree nodes, decoded, and the manifest encoded: the
+// configuration and which B+tree root each generation has.
 #ifndef CAIRN_STORAGE_OCDBT_INTERNAL_MANIFEST_H_
 #define CAIRN_STORAGE_OCDBT_INTERNAL_MANIFEST_H_
 
@@ -56,6 +56,10 @@ absl::StatusOr<Manifest> DecodeManifest(absl::string_view encoded);
 // `encoded` is the node's byte range; `transitive_path` the base path of the file it came from.
 absl::StatusOr<VersionTreeNode> DecodeVersionTreeNode(absl::string_view encoded,
                                                       absl::string_view transitive_path);
+
+// The unframed body of `manifest`, the inverse of DecodeManifest: the configuration alone for a
+// numbered kind, otherwise also the data file table, versions and version node references.
+std::string EncodeManifestBody(const Manifest& manifest);
 
 }  // namespace cairn::ocdbt_internal
 

@@ -250,8 +250,13 @@ class OrbaxStoredTree final : public StoredTree {
   }
 
   absl::Status EmitLeaf(const OrbaxLeaf& leaf, const KeyPath& path, format::Node* out) {
-    if (leaf.skip_deserialize) {
-      out->mutable_none();  // Orbax restores such a leaf as None without reading it
+    // Orbax restores a skipped leaf as None without reading it, except an empty container
+    // (which Orbax itself always records as skipped): that is restored as itself.
+    const bool empty_value =
+        leaf.kind == OrbaxValueKind::kNone || leaf.kind == OrbaxValueKind::kEmptyDict ||
+        leaf.kind == OrbaxValueKind::kEmptyList || leaf.kind == OrbaxValueKind::kEmptyTuple;
+    if (leaf.skip_deserialize && !empty_value) {
+      out->mutable_none();
       return absl::OkStatus();
     }
     switch (leaf.kind) {

@@ -207,4 +207,20 @@ absl::StatusOr<std::string> ParseFillValue(const nlohmann::json& json, DType dty
   return out;
 }
 
+absl::StatusOr<std::string> V3DTypeName(DType dtype, const std::string& where) {
+  if (!IsValidDType(static_cast<int>(dtype))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": dtype ", static_cast<int>(dtype), " has no zarr v3 data_type name"));
+  }
+  // cairn's names are zarr v3's (ParseV3DType reads them back through ParseDType).
+  return std::string(DTypeName(dtype));
+}
+
+nlohmann::json ZeroFillValueJson(DType dtype) {
+  if (dtype == DType::kBool) return false;
+  if (IsInteger(dtype)) return 0;
+  if (IsComplex(dtype)) return nlohmann::json::array({0.0, 0.0});
+  return 0.0;
+}
+
 }  // namespace cairn::zarr_internal

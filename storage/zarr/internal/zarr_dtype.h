@@ -29,6 +29,14 @@ absl::StatusOr<DType> ParseV3DType(const nlohmann::json& json, const std::string
 absl::StatusOr<std::string> ParseFillValue(const nlohmann::json& json, DType dtype,
                                            const std::string& where);
 
+// The inverse of ParseV3DType for writing: every cairn dtype's format 3 name (float8_e4m3fn and
+// float8_e5m2 as TensorStore names them). InvalidArgument naming `where` for a value that is no
+// DType.
+absl::StatusOr<std::string> V3DTypeName(DType dtype, const std::string& where);
+
+// The fill value 0 of `dtype` as TensorStore spells it in zarr.json: false, 0, 0.0, [0.0, 0.0].
+nlohmann::json ZeroFillValueJson(DType dtype);
+
 }  // namespace cairn::zarr_internal
 
 #endif  // CAIRN_STORAGE_ZARR_INTERNAL_ZARR_DTYPE_H_
