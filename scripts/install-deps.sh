@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   openmpi-bin libopenmpi-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
+  fio
   "$@"
 )
 
