@@ -10,12 +10,17 @@
 // gets back the memory of the previous run's arrays, against the copy into memory already
 // mapped and touched: the limit when no memory is fresh.
 //
+// And a load into a new ArrayArena each run, with ArrayArenaOptions::huge_pages and without:
+// every array in memory the process maps for it, as a restarted trainer's first load gets.
+//
 // Last line: load_warm_vs_limit=<cairn warm load / (huge-page first touch + copy)>
 //            huge_vs_small_pages=<(huge-page first touch + copy) / (4 KiB first touch + copy)>
 //            arena_load_vs_copy=<load into the arena / copy into touched memory>
+//            fresh_huge_vs_small_load=<load into a new huge-page arena / into a new plain one>
 // Usage: fresh_memory_bench [runs=7] [MiB=1024]; CAIRN_BENCH_DIR picks the file system.
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -83,10 +88,24 @@ int Main(int argc, char** argv) {
     std::memset(touched.back(), 0, kLeafBytes);
   }
 
-  std::vector<double> huge, small, load, arena_load, copy;
+  std::vector<double> huge, small, load, arena_load, copy, fresh_huge_load, fresh_small_load;
   for (int run = 0; run < runs; ++run) {
-    for (int k = 0; k < 5; ++k) {
-      switch ((k + run) % 5) {
+    for (int k = 0; k < 7; ++k) {
+      switch ((k + run) % 7) {
+        case 5:
+        case 6: {
+          ArrayArenaOptions fresh_options;
+          fresh_options.huge_pages = (k + run) % 7 == 5;
+          ArrayArena fresh_arena(fresh_options);
+          StoreLoadOptions options;
+          options.memory = &fresh_arena;
+          start = NowSeconds();
+          absl::StatusOr<Tree> loaded = LoadTree(dir, Tree::AsSaved(), options);
+          (fresh_options.huge_pages ? fresh_huge_load : fresh_small_load)
+              .push_back(NowSeconds() - start);
+          Check(loaded.status(), "load into a new arena");
+          break;
+        }
         case 3: {
           start = NowSeconds();
           absl::StatusOr<Tree> loaded = LoadTree(dir, Tree::AsSaved(), arena_options);
@@ -122,9 +141,17 @@ int Main(int argc, char** argv) {
   std::printf("cairn warm load                  %.3f s\n", Median(load));
   std::printf("copy into touched memory          %.3f s\n", Median(copy));
   std::printf("cairn warm load into an arena    %.3f s\n", Median(arena_load));
-  std::printf("load_warm_vs_limit=%.3f huge_vs_small_pages=%.3f arena_load_vs_copy=%.3f\n",
-              Median(load) / Median(huge), Median(huge) / Median(small),
-              Median(arena_load) / Median(copy));
+  std::printf("load into a new arena, huge pages %.3f s (%.3f to %.3f)\n", Median(fresh_huge_load),
+              *std::min_element(fresh_huge_load.begin(), fresh_huge_load.end()),
+              *std::max_element(fresh_huge_load.begin(), fresh_huge_load.end()));
+  std::printf("load into a new arena, 4 KiB     %.3f s (%.3f to %.3f)\n", Median(fresh_small_load),
+              *std::min_element(fresh_small_load.begin(), fresh_small_load.end()),
+              *std::max_element(fresh_small_load.begin(), fresh_small_load.end()));
+  std::printf(
+      "load_warm_vs_limit=%.3f huge_vs_small_pages=%.3f arena_load_vs_copy=%.3f "
+      "fresh_huge_vs_small_load=%.3f\n",
+      Median(load) / Median(huge), Median(huge) / Median(small), Median(arena_load) / Median(copy),
+      Median(fresh_huge_load) / Median(fresh_small_load));
   for (char* p : touched) ::munmap(p, kLeafBytes);
   return 0;
 }

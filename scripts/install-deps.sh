@@ -13,7 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   openmpi-bin libopenmpi-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-torch
-  python3-zstandard
+  python3-zstandard fio
   "$@"
 )
 # node and npm run zarrita, the second reader of the zarr v3 arrays cairn writes

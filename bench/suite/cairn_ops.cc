@@ -20,12 +20,15 @@ absl::Status Same(const StateLeaf& leaf, const Tree& loaded) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Checkpointer>> OpenForReading(const std::string& root,
-                                                             bool partial) {
+// `report`, when given, makes the loads mapped (map_arrays) and receives what they mapped.
+absl::StatusOr<std::unique_ptr<Checkpointer>> OpenForReading(const std::string& root, bool partial,
+                                                             MapReport* report = nullptr) {
   CheckpointerOptions options;
   options.read_only = true;
   options.create_root = false;
   options.store_load.partial = partial;
+  options.store_load.map_arrays = report != nullptr;
+  options.store_load.map_report = report;
   return Checkpointer::Create(root, options);
 }
 
@@ -46,13 +49,16 @@ absl::StatusOr<double> CairnSave(const BenchState& state, const std::string& roo
   return seconds;
 }
 
-absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& root) {
+absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& root, bool mapped) {
+  MapReport report;
   const double start = NowSeconds();
-  absl::StatusOr<std::unique_ptr<Checkpointer>> ckpt = OpenForReading(root, false);
+  absl::StatusOr<std::unique_ptr<Checkpointer>> ckpt =
+      OpenForReading(root, false, mapped ? &report : nullptr);
   if (!ckpt.ok()) return ckpt.status();
   absl::StatusOr<Tree> loaded = (*ckpt)->Load(0);
   const double seconds = NowSeconds() - start;
   if (!loaded.ok()) return loaded.status();
+  if (mapped && report.mapped.empty()) return absl::InternalError("the mapped load mapped nothing");
   std::vector<const Tree*> leaves;
   loaded->ForEachLeaf([&](const KeyPath&, const Tree& leaf) { leaves.push_back(&leaf); });
   if (leaves.size() != state.leaves.size()) return absl::DataLossError("cairn lost leaves");

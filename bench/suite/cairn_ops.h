@@ -13,8 +13,10 @@ namespace cairn::bench {
 // Each returns the seconds the operation took; loads check what they read afterwards.
 // `root` is a fresh run directory; the step saved is 0.
 absl::StatusOr<double> CairnSave(const BenchState& state, const std::string& root, bool compress);
-// Opens the run read-only and loads the step, as a restarted trainer or an evaluator does.
-absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& root);
+// Opens the run read-only and loads the step, as a restarted trainer or an evaluator does;
+// `mapped` returns the arrays as views of the data files (map_arrays), every chunk verified.
+absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& root,
+                                 bool mapped = false);
 absl::StatusOr<double> CairnPartialLoad(const BenchState& state, const std::string& root,
                                         size_t leaf);
 

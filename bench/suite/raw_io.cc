@@ -1,11 +1,13 @@
 #include "bench/suite/raw_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +51,31 @@ absl::Status Compare(const StateLeaf& leaf, const char* loaded) {
   }
   return absl::OkStatus();
 }
+
+// Where the leaf at `leaf` starts in the file RawSave writes.
+uint64_t LeafOffset(const BenchState& state, size_t leaf) {
+  uint64_t offset = 0;
+  for (size_t i = 0; i < leaf; ++i) offset += state.leaves[i].bytes;
+  return offset;
+}
+
+// Fresh anonymous memory, unmapped when it goes.
+class Mapping {
+ public:
+  explicit Mapping(uint64_t bytes)
+      : bytes_(bytes),
+        data_(::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {}
+  ~Mapping() {
+    if (data_ != MAP_FAILED) ::munmap(data_, bytes_);
+  }
+  char* get() const { return data_ == MAP_FAILED ? nullptr : static_cast<char*>(data_); }
+
+ private:
+  uint64_t bytes_;
+  void* data_;
+};
+
+constexpr uint64_t kPageBytes = 4096;
 
 }  // namespace
 
@@ -94,8 +121,7 @@ absl::StatusOr<double> RawLoad(const BenchState& state, const std::string& path)
 
 absl::StatusOr<double> RawPartialLoad(const BenchState& state, const std::string& path,
                                       size_t leaf) {
-  uint64_t offset = 0;
-  for (size_t i = 0; i < leaf; ++i) offset += state.leaves[i].bytes;
+  const uint64_t offset = LeafOffset(state, leaf);
   const double start = NowSeconds();
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Errno("open", path);
@@ -122,6 +148,32 @@ double MemcpySeconds(const BenchState& state, int runs) {
     times.push_back(NowSeconds() - start);
   }
   return Median(times);
+}
+
+absl::StatusOr<double> FirstTouchSeconds(uint64_t bytes, bool huge_pages) {
+  const double start = NowSeconds();
+  Mapping fresh(bytes);
+  if (fresh.get() == nullptr) return Errno("mmap", "fresh memory");
+  if (huge_pages && ::madvise(fresh.get(), bytes, MADV_HUGEPAGE) != 0) {
+    return Errno("madvise(MADV_HUGEPAGE)", "fresh memory");
+  }
+  volatile char* bytes_of = fresh.get();
+  for (uint64_t at = 0; at < bytes; at += kPageBytes) bytes_of[at] = 1;
+  return NowSeconds() - start;
+}
+
+absl::StatusOr<double> PreadSeconds(const BenchState& state, const std::string& path, int leaf) {
+  const uint64_t offset = leaf < 0 ? 0 : LeafOffset(state, static_cast<size_t>(leaf));
+  const uint64_t bytes = leaf < 0 ? state.bytes : state.leaves[static_cast<size_t>(leaf)].bytes;
+  Mapping target(bytes);
+  if (target.get() == nullptr) return Errno("mmap", "pread target");
+  std::memset(target.get(), 1, bytes);
+  const double start = NowSeconds();
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Errno("open", path);
+  absl::Status read = ReadFully(fd.get(), target.get(), bytes, offset, path);
+  if (!read.ok()) return read;
+  return NowSeconds() - start;
 }
 
 }  // namespace cairn::bench

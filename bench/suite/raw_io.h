@@ -22,6 +22,15 @@ absl::StatusOr<double> RawPartialLoad(const BenchState& state, const std::string
 // buffer mapped beforehand. The median of `runs`.
 double MemcpySeconds(const BenchState& state, int runs);
 
+// The machine's limits the suite sets cairn's rows against.
+// Mapping `bytes` of fresh anonymous memory and writing one byte per 4 KiB page, advised for
+// transparent huge pages (MADV_HUGEPAGE) or not: the page faults a load into fresh memory pays.
+absl::StatusOr<double> FirstTouchSeconds(uint64_t bytes, bool huge_pages);
+// One pread of the bytes RawSave wrote at `path` (all of them, or the one leaf at `leaf` when
+// it is at least 0) into memory mapped and touched beforehand: getting the bytes out of the
+// page cache, with no page fault. The file is opened inside the timing, as a load opens it.
+absl::StatusOr<double> PreadSeconds(const BenchState& state, const std::string& path, int leaf);
+
 }  // namespace cairn::bench
 
 #endif  // CAIRN_BENCH_SUITE_RAW_IO_H_

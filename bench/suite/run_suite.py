@@ -1,14 +1,19 @@
 """The comparison suite: cairn against raw write()/read() of the same bytes, torch.save/load,
-numpy.savez/load and h5py, on the same states, the same file system, in one run.
+numpy.savez/load and h5py, on the same states, the same file system, in one run, and against
+the machine's limits measured in the same run (first touch of fresh memory with and without
+huge pages, memcpy and pread into touched memory, fio's sequential direct write).
 
 It starts two workers, suite_worker (cairn and the raw baseline, in C++) and peer_worker.py
 (the peers), has the C++ one build the states from a seed and export them, then interleaves the
 libraries run by run (the order rotates, so no library always meets another's writeback) and
-prints the medians: one table of operations, and how cost grows with bytes and with leaves.
+prints the medians: one table of operations with each row's limit, the limits themselves, and
+how cost grows with bytes and with leaves. The limits take their own turn in the rotation.
 A JSON and a CSV copy, and the tables as Markdown, go to --out.
 
 Usage (scripts/bench-suite.sh builds the worker and installs the peers first):
   python3 bench/suite/run_suite.py --worker build-bench/bench/suite_worker [--runs 5] ...
+  ... --only limits: the rows set against a limit alone (the main rows with the limits, and
+  the 100- and 100,000-leaf rows, all with --runs runs).
 """
 
 import argparse
@@ -23,6 +28,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import suite_report  # noqa: E402
+from fio_limit import FioWrite  # noqa: E402
 from suite_cache import PageCache  # noqa: E402
 from suite_worker_client import Worker  # noqa: E402
 
@@ -33,6 +39,9 @@ EXTENSIONS = {"cairn": "", "raw": ".bin", "torch": ".pt", "numpy": ".npz", "h5py
 MAIN_STATE = "train_f32"
 COMPRESSED_STATE = "weights_bf16"
 PARTIAL_LEAF = "params/layer3/mlp_in"
+LIMITS = "limit"  # the column, and the turn in the rotation, of the machine's limits
+LEAF_COUNTS = (10, 100, 1000, 100000)
+LIMIT_LEAF_COUNTS = (100, 100000)  # the two the leaf-count ratios compare
 
 
 def parse_args():
@@ -51,6 +60,8 @@ def parse_args():
                         help="total size of the states of the leaf-count rows")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: "
                         "main,compressed,async,scale")
+    parser.add_argument("--only", choices=("limits",), help="limits: only the rows set "
+                        "against a limit (main rows and limits, 100 and 100,000 leaves)")
     return parser.parse_args()
 
 
@@ -75,11 +86,13 @@ def remove(path):
 
 
 class Suite:
-    def __init__(self, args, scratch, workers, cache):
+    def __init__(self, args, scratch, workers, cache, fio, states):
         self.args = args
         self.scratch = scratch
         self.workers = workers  # lib -> Worker
         self.cache = cache
+        self.fio = fio
+        self.states = states
         self.results = suite_report.Results()
 
     def run(self, lib, action, state, path, **extra):
@@ -90,15 +103,40 @@ class Suite:
     def path(self, lib, tag):
         return os.path.join(self.scratch, "%s-%s%s" % (lib, tag, EXTENSIONS[lib]))
 
+    def limit_turn(self):
+        """The memory limits for the main state's bytes, and the device's durable write."""
+        record = self.results.add
+        memory = self.workers["cairn"].call(op="limits", state=MAIN_STATE)
+        for name in ("touch", "touch_huge", "memcpy"):
+            record(name, LIMITS, memory[name])
+        # A load into fresh memory at best faults its pages in as huge pages and copies.
+        record("load_warm", LIMITS, memory["touch_huge"] + memory["memcpy"])
+        record("async", LIMITS, memory["memcpy"])
+        if self.fio.works:
+            seconds = self.fio.seconds(self.states[MAIN_STATE]["bytes"])
+            record("fio_write", LIMITS, seconds)
+            record("save", LIMITS, seconds)
+
     def main_rows(self):
         record = self.results.add
         for run in range(self.args.runs):
-            for lib in rotated(LIBS, run):
+            for lib in rotated(LIBS + (LIMITS,), run):
+                if lib == LIMITS:
+                    self.limit_turn()
+                    continue
                 path = self.path(lib, run)
                 record("save", lib, self.run(lib, "save", MAIN_STATE, path))
                 record("load_warm", lib, self.run(lib, "load", MAIN_STATE, path))
+                if lib == "cairn":
+                    record("load_mapped", lib, self.run(lib, "load_mapped", MAIN_STATE, path))
                 record("partial_warm", lib,
                        self.run(lib, "partial", MAIN_STATE, path, leaf=PARTIAL_LEAF))
+                if lib == "raw":  # the same bytes, warm, into touched memory: the read limit
+                    for row, extra in (("load_mapped", {}), ("partial_warm",
+                                                              {"leaf": PARTIAL_LEAF})):
+                        seconds = self.run(lib, "pread", MAIN_STATE, path, **extra)
+                        record(row, LIMITS, seconds)
+                        record("pread" if not extra else "pread_one", LIMITS, seconds)
                 if self.cache.works:
                     self.cache.evict(path)
                     record("load_cold", lib, self.run(lib, "load", MAIN_STATE, path))
@@ -137,14 +175,16 @@ class Suite:
             for seconds in self.results.samples("save", peer):
                 self.results.add("async", peer, seconds)
 
-    def scale_rows(self):
-        configs = [("bytes", mib, 100) for mib in (1, 10, 100, 1000)]
-        configs += [("leaves", self.args.leaves_mib, n) for n in (10, 100, 1000, 100000)]
+    def scale_rows(self, limits_only=False):
+        configs = [] if limits_only else [("bytes", mib, 100) for mib in (1, 10, 100, 1000)]
+        counts = LIMIT_LEAF_COUNTS if limits_only else LEAF_COUNTS
+        configs += [("leaves", self.args.leaves_mib, n) for n in counts]
+        runs = self.args.runs if limits_only else self.args.scale_runs
         worker = self.workers["cairn"]
         for kind, mib, leaves in configs:
             state = worker.call(op="uniform", mib=mib, leaves=leaves)
             key = "%s:%d:%d" % (kind, mib, leaves)
-            for run in range(self.args.scale_runs):
+            for run in range(runs):
                 for lib in rotated(("cairn", "raw"), run):
                     path = self.path(lib, "scale%d" % run)
                     self.results.add("save@" + key, lib,
@@ -156,7 +196,15 @@ class Suite:
             print("  scale: %d MiB in %d leaves done" % (mib, leaves), flush=True)
 
 
-def machine(args, versions, cache):
+def read_first_line(path):
+    try:
+        with open(path) as f:
+            return f.readline().strip()
+    except OSError:
+        return "unknown"
+
+
+def machine(args, versions, cache, fio):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -175,15 +223,21 @@ def machine(args, versions, cache):
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
         "kernel": platform.release(), "file_system": "%s (%s)" % (args.dir, fstype),
         "cold_cache": cache.description, "cairn_commit": commit or "unknown",
-        "versions": versions,
+        "versions": versions, "fio": fio.describe() if fio.works else "absent",
+        "huge_pages": "enabled %s, defrag %s" % (
+            read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"),
+            read_first_line("/sys/kernel/mm/transparent_hugepage/defrag")),
         "runs": {"main": args.runs, "compressed": args.compressed_runs,
-                 "scale": args.scale_runs, "async_saves": args.async_saves},
+                 "scale": args.runs if args.only else args.scale_runs,
+                 "async_saves": args.async_saves},
     }
 
 
 def main():
     args = parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    if args.only == "limits":
+        skip |= {"compressed", "async"}
     os.makedirs(args.dir, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="cairn-suite-", dir=args.dir)
     # Both workers get every large allocation as a fresh mapping (suite_worker sets the same
@@ -202,8 +256,12 @@ def main():
         shutil.rmtree(export_dir)  # the peers hold the states in memory now
         cache = PageCache(scratch)
         print("cold cache: %s" % cache.description, flush=True)
+        fio = FioWrite(scratch)
+        print("device write limit: %s" % (fio.describe() if fio.works else
+                                           "fio is absent: no limit for the save row"),
+              flush=True)
         workers = {lib: cpp if lib in ("cairn", "raw") else peers for lib in LIBS}
-        suite = Suite(args, scratch, workers, cache)
+        suite = Suite(args, scratch, workers, cache, fio, states)
         if "main" not in skip:
             suite.main_rows()
         if "compressed" not in skip:
@@ -211,13 +269,16 @@ def main():
         if "async" not in skip:
             suite.async_row()
         if "scale" not in skip:
-            suite.scale_rows()
-        report = suite_report.Report(suite.results, states, machine(args, versions, cache),
-                                     PEERS, PARTIAL_LEAF)
+            suite.scale_rows(limits_only=args.only == "limits")
+        report = suite_report.Report(suite.results, states,
+                                     machine(args, versions, cache, fio), PEERS, PARTIAL_LEAF)
         print()
         print(report.markdown())
-        report.write(args.out)
-        print("written: %s/suite.{md,json,csv}" % os.path.abspath(args.out))
+        print()
+        print(report.ratio_line())
+        name = "suite-limits" if args.only == "limits" else "suite"
+        report.write(args.out, name)
+        print("written: %s/%s.{md,json,csv}" % (os.path.abspath(args.out), name))
     finally:
         cpp.close()
         peers.close()

@@ -10,6 +10,7 @@ import statistics
 MAIN_ROWS = [
     ("save", "save, durable", "s"),
     ("load_warm", "load into fresh memory, warm cache", "s"),
+    ("load_mapped", "load mapped (map_arrays, every chunk verified), warm cache", "s"),
     ("load_cold", "load into fresh memory, cold cache", "s"),
     ("partial_warm", "load one array ({leaf}), warm cache", "s"),
     ("partial_cold", "load one array ({leaf}), cold cache", "s"),
@@ -22,7 +23,33 @@ MAIN_ROWS = [
 ]
 # cairn / raw must stay at or under these.
 RAW_TARGETS = {"save": 1.10, "load_warm": 1.10, "async": 1.20}
-LEAF_TARGET = 2.0  # save of 100,000 leaves over save of 100 leaves of the same bytes
+# The machine's limit of a row (measured in the same run, column "limit"), and cairn / limit's
+# target where there is one.
+LIMIT_NAMES = {
+    "save": "fio sequential direct write",
+    "load_warm": "huge-page first touch + memcpy",
+    "load_mapped": "pread into touched memory",
+    "partial_warm": "pread of the array into touched memory",
+    "async": "memcpy into touched memory",
+}
+LIMIT_TARGETS = {"load_warm": 1.5, "load_mapped": 0.5, "partial_warm": 2.0}
+# The limits themselves, for the main state's bytes (pread_one: the one array's).
+LIMIT_ROWS = [
+    ("touch", "first touch of fresh memory, 4 KiB pages"),
+    ("touch_huge", "first touch of fresh memory advised for huge pages (MADV_HUGEPAGE)"),
+    ("memcpy", "memcpy into touched memory"),
+    ("pread", "pread of the raw file into touched memory, warm cache"),
+    ("pread_one", "pread of one array ({leaf}) into touched memory, warm cache"),
+    ("fio_write", "fio sequential write, direct I/O, durable"),
+]
+LEAF_TARGET = 1.5  # save (and load) of 100,000 leaves over that of 100 leaves of the same bytes
+# The printed ratios: name, row, what it is divided by.
+RATIO_LINE = [
+    ("load_warm_vs_limit", "load_warm", "limit"),
+    ("mmap_load_vs_pread", "load_mapped", "limit"),
+    ("one_array_vs_pread", "partial_warm", "limit"),
+    ("save_vs_fio", "save", "limit"),
+]
 
 
 class Results:
@@ -73,6 +100,7 @@ class Report:
         self.peers = peers
         self.leaf = leaf
         self.main = self._main_table()
+        self.limits = self._limits_table()
         self.scale_bytes, self.scale_leaves, self.leaf_overhead = self._scale_tables()
 
     def _main_table(self):
@@ -86,11 +114,17 @@ class Report:
             best = min(peer_values) if peer_values else None
             vs_best = ratio(cells["cairn"], best)
             vs_raw = ratio(cells["cairn"], cells["raw"])
+            limit = r.median(key, "limit")
+            vs_limit = ratio(cells["cairn"], limit)
             met = vs_best is None or vs_best <= 1.0
             if key in RAW_TARGETS:
                 met = met and vs_raw is not None and vs_raw <= RAW_TARGETS[key]
+            if key in LIMIT_TARGETS and limit is not None:
+                met = met and vs_limit is not None and vs_limit <= LIMIT_TARGETS[key]
             rows.append({"row": key, "label": label.format(leaf=self.leaf), "unit": unit,
                          "cells": cells, "runs": len(r.samples(key, "cairn")),
+                         "limit": limit, "limit_name": LIMIT_NAMES.get(key),
+                         "cairn_vs_limit": vs_limit,
                          "cairn_vs_best_peer": vs_best, "cairn_vs_raw": vs_raw,
                          "target": self._target_text(key), "met": met})
         return rows
@@ -100,7 +134,35 @@ class Report:
         parts = ["<= best peer"]
         if key in RAW_TARGETS:
             parts.append("<= %.2fx %s" % (RAW_TARGETS[key], "memcpy" if key == "async" else "raw"))
+        if key in LIMIT_TARGETS:
+            parts.append("<= %.1fx limit" % LIMIT_TARGETS[key])
         return ", ".join(parts)
+
+    def _limits_table(self):
+        rows = []
+        for key, label in LIMIT_ROWS:
+            values = self.results.samples(key, "limit")
+            if values:
+                rows.append({"row": key, "label": label.format(leaf=self.leaf),
+                             "median": self.results.median(key, "limit"),
+                             "min": min(values), "max": max(values), "runs": len(values)})
+        return rows
+
+    def ratios(self):
+        """The printed ratios, by name; None where a side was not measured."""
+        out = {}
+        for name, row, by in RATIO_LINE:
+            out[name] = ratio(self.results.median(row, "cairn"), self.results.median(row, by))
+        base = next((e for e in self.scale_leaves if e["leaves"] == 100), None)
+        most = next((e for e in self.scale_leaves if e["leaves"] == 100000), None)
+        for action in ("save", "load"):
+            out["leaves_100k_vs_100_" + action] = (
+                most and base and ratio(most[action + "_cairn"], base[action + "_cairn"]))
+        return out
+
+    def ratio_line(self):
+        return " ".join("%s=%s" % (name, "-" if value is None else "%.3f" % value)
+                        for name, value in self.ratios().items())
 
     def _scale_tables(self):
         by_bytes, by_leaves = [], []
@@ -121,7 +183,9 @@ class Report:
         by_leaves.sort(key=lambda e: e["leaves"])
         base = next((e for e in by_leaves if e["leaves"] == 100), None)
         for e in by_leaves:
-            e["save_vs_100_leaves"] = ratio(e["save_cairn"], base and base["save_cairn"])
+            for action in ("save", "load"):
+                e[action + "_vs_100_leaves"] = ratio(e[action + "_cairn"],
+                                                     base and base[action + "_cairn"])
         most = by_leaves[-1] if by_leaves else None
         overhead = most and most["save_vs_100_leaves"]
         return by_bytes, by_leaves, overhead
@@ -143,20 +207,37 @@ class Report:
         lines.append("Each cell is the median of %d runs (%d for the compressed rows, %d for "
                      "scale); the libraries take turns within a run, in rotating order." %
                      (m["runs"]["main"], m["runs"]["compressed"], m["runs"]["scale"]))
+        if "fio" in m:
+            lines.append("Limits: measured in the same runs, in a turn of their own in the "
+                         "rotation; transparent huge pages %s; %s." %
+                         (m["huge_pages"], m["fio"]))
         return lines
 
     def markdown(self):
         out = self._header() + [""]
         cols = ("cairn", "raw") + self.peers
         out.append("| operation | " + " | ".join(cols) +
-                   " | cairn / best peer | cairn / raw | target | met |")
-        out.append("|---" * (len(cols) + 5) + "|")
+                   " | limit | cairn / limit | cairn / best peer | cairn / raw | target | met |")
+        out.append("|---" * (len(cols) + 7) + "|")
         for row in self.main:
             fmt = bytes_text if row["unit"] == "bytes" else seconds_text
-            out.append("| %s | %s | %s | %s | %s | %s |" % (
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 row["label"], " | ".join(fmt(row["cells"][c]) for c in cols),
+                seconds_text(row["limit"]), ratio_text(row["cairn_vs_limit"]),
                 ratio_text(row["cairn_vs_best_peer"]), ratio_text(row["cairn_vs_raw"]),
                 row["target"], "yes" if row["met"] else "**no**"))
+        limited = [row for row in self.main if row["limit"] is not None]
+        if limited:
+            out.append("")
+            out.append("Each row's limit: " + "; ".join(
+                "%s: %s" % (row["row"], row["limit_name"]) for row in limited) + ".")
+        if self.limits:
+            out += ["", "The machine's limits (median, and the range over the runs):", "",
+                    "| limit | median | min | max | runs |", "|---|---|---|---|---|"]
+            for row in self.limits:
+                out.append("| %s | %s | %s | %s | %d |" % (
+                    row["label"], seconds_text(row["median"]), seconds_text(row["min"]),
+                    seconds_text(row["max"]), row["runs"]))
         first = self.results.median("async_first", "cairn")
         if first is not None:
             out.append("")
@@ -170,17 +251,18 @@ class Report:
                     self.scale_leaves[0]["mib"], ""]
             out += self._scale_markdown(self.scale_leaves, True)
             out.append("")
-            out.append("Save of %d leaves over save of 100 leaves: %s (target <= %.1f)." %
-                       (self.scale_leaves[-1]["leaves"], ratio_text(self.leaf_overhead),
-                        LEAF_TARGET))
+            most = self.scale_leaves[-1]
+            out.append("%d leaves over 100 leaves: save %s, load %s (target <= %.1f each)." %
+                       (most["leaves"], ratio_text(most.get("save_vs_100_leaves")),
+                        ratio_text(most.get("load_vs_100_leaves")), LEAF_TARGET))
         return "\n".join(out)
 
     @staticmethod
     def _scale_markdown(entries, by_leaves):
         head = "| %s | cairn save | raw save | cairn / raw | cairn load | raw load | cairn / raw |" % (
             "leaves" if by_leaves else "state")
-        extra = " save / save of 100 leaves |" if by_leaves else ""
-        lines = [head + extra, "|---" * (7 + (1 if by_leaves else 0)) + "|"]
+        extra = " save / save of 100 leaves | load / load of 100 leaves |" if by_leaves else ""
+        lines = [head + extra, "|---" * (7 + (2 if by_leaves else 0)) + "|"]
         for e in entries:
             name = "{:,}".format(e["leaves"]) if by_leaves else "%d MiB" % e["mib"]
             line = "| %s | %s | %s | %s | %s | %s | %s |" % (
@@ -188,25 +270,27 @@ class Report:
                 ratio_text(e["save_vs_raw"]), seconds_text(e["load_cairn"]),
                 seconds_text(e["load_raw"]), ratio_text(e["load_vs_raw"]))
             if by_leaves:
-                line += " %s |" % ratio_text(e["save_vs_100_leaves"])
+                line += " %s | %s |" % (ratio_text(e["save_vs_100_leaves"]),
+                                        ratio_text(e["load_vs_100_leaves"]))
             lines.append(line)
         return lines
 
-    def write(self, out_dir):
+    def write(self, out_dir, name="suite"):
         os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "suite.md"), "w") as f:
-            f.write(self.markdown() + "\n")
+        with open(os.path.join(out_dir, name + ".md"), "w") as f:
+            f.write(self.markdown() + "\n\n" + self.ratio_line() + "\n")
         document = {
             "machine": self.machine, "states": self.states, "partial_leaf": self.leaf,
-            "main": self.main, "scale_bytes": self.scale_bytes,
+            "main": self.main, "limits": self.limits, "ratios": self.ratios(),
+            "scale_bytes": self.scale_bytes,
             "scale_leaves": self.scale_leaves, "leaf_overhead": self.leaf_overhead,
             "samples": [{"row": row, "column": col, "values": values}
                         for (row, col), values in self.results.items()],
         }
-        with open(os.path.join(out_dir, "suite.json"), "w") as f:
+        with open(os.path.join(out_dir, name + ".json"), "w") as f:
             json.dump(document, f, indent=1)
             f.write("\n")
-        with open(os.path.join(out_dir, "suite.csv"), "w", newline="") as f:
+        with open(os.path.join(out_dir, name + ".csv"), "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["row", "column", "unit", "median", "runs", "min", "max"])
             for (row, col), values in self.results.items():

@@ -8,6 +8,10 @@
 //    "path": P, "compress": false, "leaf": "params/layer3/mlp_in"}      -> {"seconds": s}
 //   {"op": "async", "state": NAME, "path": P, "saves": 6}
 //                                            -> {"first": s, "steady": s, "memcpy": s}
+//   {"op": "limits", "state": NAME}   the machine's memory limits for the state's bytes
+//                                            -> {"memcpy": s, "touch": s, "touch_huge": s}
+// Actions beyond save, load and partial: "load_mapped" for cairn (map_arrays), and "pread"
+// for raw (its file into touched memory; with "leaf", that leaf's bytes alone).
 // Errors answer {"error": "..."}.
 #include <malloc.h>
 
@@ -47,6 +51,7 @@ class Worker {
     }
     if (op == "run") return Run(request);
     if (op == "async") return Async(request);
+    if (op == "limits") return Limits(request);
     return Json{{"error", absl::StrCat("unknown op '", op, "'")}};
   }
 
@@ -99,6 +104,15 @@ class Worker {
     } else if (lib == "cairn") {
       if (action == "save") seconds = CairnSave(*state, path, compress);
       if (action == "load") seconds = CairnLoad(*state, path);
+      if (action == "load_mapped") seconds = CairnLoad(*state, path, /*mapped=*/true);
+    } else if (lib == "raw" && action == "pread") {
+      int leaf = -1;
+      if (request.contains("leaf")) {
+        absl::StatusOr<size_t> index = LeafIndex(*state, request.at("leaf"));
+        if (!index.ok()) return Json{{"error", index.status().ToString()}};
+        leaf = static_cast<int>(*index);
+      }
+      seconds = PreadSeconds(*state, path, leaf);
     } else if (lib == "raw" && !compress) {
       if (action == "save") seconds = RawSave(*state, path);
       if (action == "load") seconds = RawLoad(*state, path);
@@ -116,6 +130,19 @@ class Worker {
     return Json{{"first", blocking->first},
                 {"steady", blocking->steady},
                 {"memcpy", MemcpySeconds(*state, 5)}};
+  }
+
+  Json Limits(const Json& request) const {
+    const BenchState* state = Find(request);
+    if (state == nullptr) return Json{{"error", "unknown state"}};
+    Json answer = Json::object();
+    for (const bool huge : {false, true}) {
+      absl::StatusOr<double> touch = FirstTouchSeconds(state->bytes, huge);
+      if (!touch.ok()) return Json{{"error", touch.status().ToString()}};
+      answer[huge ? "touch_huge" : "touch"] = *touch;
+    }
+    answer["memcpy"] = MemcpySeconds(*state, 1);
+    return answer;
   }
 
   std::map<std::string, BenchState> states_;
