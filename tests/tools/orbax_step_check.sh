@@ -11,11 +11,7 @@ train_loop="$1"
 expect="$2"
 npm_dir="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
-if ! command -v node >/dev/null || [ ! -f "$npm_dir/node_modules/zarrita/package.json" ]; then
-  echo "zarrita is not installed in $npm_dir (bash tests/tools/install_zarrita.sh $npm_dir)"
-  if [ -n "${CI:-}" ]; then exit 1; fi
-  exit 77
-fi
+source "$here/require_zarrita.sh" "$npm_dir"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$train_loop" "$work/run" --steps 10 --save-every 5 --format orbax

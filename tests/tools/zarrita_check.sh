@@ -7,11 +7,7 @@ set -euo pipefail
 fixture="$1"
 npm_dir="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
-if ! command -v node >/dev/null || [ ! -f "$npm_dir/node_modules/zarrita/package.json" ]; then
-  echo "zarrita is not installed in $npm_dir (bash tests/tools/install_zarrita.sh $npm_dir)"
-  if [ -n "${CI:-}" ]; then exit 1; fi
-  exit 77
-fi
+source "$here/require_zarrita.sh" "$npm_dir"
 data="$(mktemp -d)"
 trap 'rm -rf "$data"' EXIT
 "$fixture" "$data"
