@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/manager/checkpointer.h"
+#include "cairn/steps/checkpoint.h"
 #include "cairn/manager/checkpoints_iterator.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/fault_injection_filesystem.h"
@@ -132,6 +133,47 @@ TEST(MpiCheckpointer, SavedOnAllRanksResumedOnEveryFewerNumber) {
     }
     ASSERT_TRUE(world->Barrier(absl::StrCat("resumed on ", count)).ok());
   }
+}
+
+TEST(MpiCheckpointer, OrbaxFormatStepsHoldEveryRanksShardsUnderOneRoot) {
+  const int rank = WorldRank();
+  const int ranks = WorldSize();
+  std::unique_ptr<MpiCoordinator> world = MakeCoordinator(MPI_COMM_WORLD);
+  ASSERT_NE(world, nullptr);
+  SharedTempDir tmp(*world);
+  ASSERT_TRUE(tmp.ok());
+  const std::string root = tmp.Join("orbax");
+  // Orbax's zarr layout needs equal pieces on a grid: 8 rows per rank.
+  const int64_t rows = 8 * ranks;
+  Array w = WRows(10, 8 * rank, 8 * (rank + 1));
+  w.set_placement(ShardPlacement{{rows, kCols}, {8 * rank, 0}});
+  Array bias = Bias();
+  bias.set_placement(ShardPlacement{{kCols}, {0}, rank, ranks});
+  Tree state = Tree::Dict();
+  state.Set("bias", Tree::FromArray(std::move(bias)));
+  state.Set("step", Tree::Int(10));
+  state.Set("w", Tree::FromArray(std::move(w)));
+  CheckpointerOptions options = Together(*world);
+  options.store_save.format = StoreFormat::kOrbax;
+  {
+    auto checkpointer = Checkpointer::Create(root, options);
+    ASSERT_TRUE(checkpointer.ok()) << checkpointer.status();
+    absl::StatusOr<SaveFuture> future = (*checkpointer)->SaveAsync(10, state);
+    ASSERT_TRUE(future.ok()) << future.status();
+    EXPECT_TRUE((*checkpointer)->Close().ok());
+  }
+  if (rank == 0) {
+    for (int r = 0; r < ranks; ++r) {
+      EXPECT_TRUE(std::filesystem::exists(absl::StrCat(root, "/10/pytree/ocdbt.process_", r)));
+    }
+    // One reader, no coordinator: the merged root holds every rank's shards.
+    absl::StatusOr<Tree> loaded = Load(root + "/10");
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_TRUE(loaded->Find("w")->array().ContentEquals(WRows(10, 0, rows)));
+    EXPECT_TRUE(loaded->Find("bias")->array().ContentEquals(Bias()));
+    EXPECT_EQ(loaded->Find("step")->int_value(), 10);
+  }
+  ASSERT_TRUE(world->Barrier("orbax checked").ok());
 }
 
 TEST(MpiCheckpointer, OneRankPreemptedStopsEveryRankAfterTheSameStep) {
