@@ -3,11 +3,12 @@
 # Python 3 with numpy, torch and h5py, and fio), builds the suite's worker in Release, and runs
 # cairn against raw write()/read(), torch.save, numpy.savez, h5py and the machine's limits
 # (first touch of fresh memory, memcpy, pread, fio's direct write) on the same states, after
-# loading an Orbax checkpoint against cairn's (bench/orbax_bench). Prints the tables and writes
-# bench/results/orbax_load.txt and bench/results/suite.{md,json,csv}. Takes about 14 minutes.
+# loading an Orbax checkpoint against cairn's (bench/orbax_bench) and saving in Orbax's format
+# against cairn's (bench/orbax_save_bench). Prints the tables and writes
+# bench/results/orbax_load.txt, orbax_save.txt and suite.{md,json,csv}. Takes about 17 minutes.
 # Arguments go to bench/suite/run_suite.py (--runs, --dir, --skip, ...; see --help);
 # `--only limits` runs the rows set against the machine's limits alone, without the Orbax
-# loads, and writes bench/results/suite-limits.{md,json,csv}.
+# loads and saves, and writes bench/results/suite-limits.{md,json,csv}.
 # CAIRN_BENCH_DIR picks the file system to save to (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ case " $* " in
   *)
     CAIRN_BENCH_DIR=${CAIRN_BENCH_DIR:-/var/tmp} build-bench/bench/orbax_bench 5 |
       tee bench/results/orbax_load.txt
+    # Saving the same kind of state in Orbax's format: the orbax_save_vs_cairn= line.
+    CAIRN_BENCH_DIR=${CAIRN_BENCH_DIR:-/var/tmp} build-bench/bench/orbax_save_bench 5 |
+      tee bench/results/orbax_save.txt
     ;;
 esac
 # Debian's interpreter, where the peers' packages are, whatever python3 comes first in PATH.
