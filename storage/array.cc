@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/utils/fresh_memory.h"
 #include "cairn/utils/status_macros.h"
 
 namespace cairn {
@@ -12,24 +13,13 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 
-absl::StatusOr<std::shared_ptr<void>> AlignedBuffer(uint64_t bytes) {
-  // aligned_alloc needs a size that is a multiple of the alignment, and a non-zero one.
-  const uint64_t rounded =
-      (std::max<uint64_t>(bytes, 1) + kAlignment - 1) / kAlignment * kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, rounded);
-  if (memory == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
-  }
-  return std::shared_ptr<void>(memory, [](void* p) { std::free(p); });
-}
-
 }  // namespace
 
 Array::Array() : Array(DType::kFloat32, Shape{0}, nullptr, nullptr, false) {}
 
 absl::StatusOr<Array> ArrayAllocator::AllocateUninitialized(DType dtype, Shape shape) {
   CAIRN_ASSIGN_OR_RETURN(const uint64_t bytes, ByteSize(dtype, shape));
-  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<void> buffer, AlignedBuffer(bytes));
+  CAIRN_ASSIGN_OR_RETURN(std::shared_ptr<void> buffer, AllocateFreshMemory(bytes));
   void* data = buffer.get();
   return Array(dtype, std::move(shape), std::move(buffer), data, /*writable=*/true);
 }

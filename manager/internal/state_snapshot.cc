@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/fresh_memory.h"
 #include "cairn/utils/memory_filesystem.h"
 #include "cairn/utils/status_macros.h"
 
@@ -122,7 +123,7 @@ class TreeCopier {
         allocation_failed_ = true;
         return Array::Borrow(array.dtype(), array.shape(), data);
       }
-      char* to = buffer.get();
+      char* to = static_cast<char*>(buffer.get());
       const char* from = static_cast<const char*>(array.data());
       for (size_t at = 0; at < size; at += kCopyPiece) {
         pieces_.push_back(CopyPiece{from + at, to + at, std::min(kCopyPiece, size - at)});
@@ -155,9 +156,8 @@ StagingBuffer StagingPool::Take(size_t size) {
       return buffer;
     }
   }
-  // aligned_alloc needs a size that is a multiple of the alignment.
-  const size_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
-  return StagingBuffer(static_cast<char*>(std::aligned_alloc(kAlignment, rounded)));
+  absl::StatusOr<StagingBuffer> buffer = AllocateFreshMemory(size);
+  return buffer.ok() ? *std::move(buffer) : nullptr;
 }
 
 void StagingPool::Return(std::vector<std::pair<size_t, StagingBuffer>> buffers) {

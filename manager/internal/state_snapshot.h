@@ -4,7 +4,6 @@
 #define CAIRN_MANAGER_INTERNAL_STATE_SNAPSHOT_H_
 
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <vector>
@@ -18,16 +17,15 @@
 
 namespace cairn::internal {
 
-struct FreeDeleter {
-  void operator()(char* p) const { std::free(p); }
-};
-using StagingBuffer = std::unique_ptr<char, FreeDeleter>;
+// Memory from AllocateFreshMemory (utils/fresh_memory.h), as a load's arrays get it.
+using StagingBuffer = std::shared_ptr<void>;
 
 // Host memory for the copies, kept from one save to the next: a copy into pages already mapped
 // runs several times faster than one that first-touches fresh memory.
 class StagingPool {
  public:
-  // A buffer of at least `size` bytes: a free one of exactly that size when there is one.
+  // A buffer of at least `size` bytes: a free one of exactly that size when there is one. Null
+  // when there is no memory left.
   StagingBuffer Take(size_t size);
   // Gives buffers back for the next save.
   void Return(std::vector<std::pair<size_t, StagingBuffer>> buffers);
