@@ -23,11 +23,11 @@ class ArrayMemory {
 
 struct ArrayArenaOptions {
   // Advise the arena's mappings for transparent huge pages (madvise MADV_HUGEPAGE): a first
-  // touch then costs a fault per 2 MiB instead of per 4 KiB. Off by default: where the kernel
-  // compacts memory synchronously for advised mappings (transparent_hugepage/defrag set to
-  // "madvise" or "always"), getting the huge pages stalled fresh 1 GiB loads for 1.6 to 2.2 s
-  // on this project's machine (docs/BENCHMARKS.md). Reused memory pays it once.
-  bool huge_pages = false;
+  // touch then costs a fault per 2 MiB instead of per 4 KiB. On by default, as for plain loads'
+  // large arrays: even with the page cache full and the kernel compacting synchronously, fresh
+  // 1 GiB loads into advised memory were 3 to 4 times faster than into 4 KiB pages on this
+  // project's machine (docs/BENCHMARKS.md). Off for memory that must stay in small pages.
+  bool huge_pages = true;
   // Freed blocks kept for reuse beyond this are unmapped, largest first.
   uint64_t max_kept_bytes = uint64_t{64} << 30;
 };

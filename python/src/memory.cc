@@ -71,7 +71,7 @@ void RegisterMemory(py::module_& m) {
              if (max_kept_bytes) options.max_kept_bytes = *max_kept_bytes;
              return std::make_shared<ArrayArena>(options);
            }),
-           py::kw_only(), py::arg("huge_pages") = false, py::arg("max_kept_bytes") = py::none())
+           py::kw_only(), py::arg("huge_pages") = true, py::arg("max_kept_bytes") = py::none())
       .def_property_readonly("kept_bytes", &ArrayArena::kept_bytes,
                              "Bytes of freed arrays held for reuse.")
       .def("release", &ArrayArena::Release, "Unmaps the memory held for reuse.");
