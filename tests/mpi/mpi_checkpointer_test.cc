@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/manager/checkpointer.h"
-#include "cairn/steps/checkpoint.h"
 #include "cairn/manager/checkpoints_iterator.h"
+#include "cairn/steps/checkpoint.h"
 #include "cairn/steps/step_listing.h"
 #include "cairn/utils/fault_injection_filesystem.h"
 #include "cairn/utils/mpi/mpi_coordinator.h"
