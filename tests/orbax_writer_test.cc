@@ -273,6 +273,44 @@ TEST_P(OrbaxWriterTest, RefusesPiecesOffTheGrid) {
   EXPECT_FALSE(PathExists(fs_, kDir).value());
 }
 
+TEST_P(OrbaxWriterTest, RefusesProcessesWhoseTreesDiffer) {
+  const StoreLayout layout = GetParam();
+  std::vector<absl::Status> results(2);
+  testing::RunThreadGroup(2, [&](int process, Coordinator& coordinator) {
+    // Process 1 holds an array the primary's tree does not have: no metadata would describe it.
+    Tree tree = Tree::Dict();
+    tree.Set("w", Tree::FromArray(Iota<float>({4})));
+    if (process == 1) tree.Set("extra", Tree::FromArray(Iota<float>({3})));
+    StoreSaveOptions options = OrbaxOptions(&fs_, layout);
+    options.coordinator = &coordinator;
+    results[process] = SaveTree(kDir, tree, options);
+  });
+  for (const absl::Status& status : results) {
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_THAT(status.message(), HasSubstr("process 1 has extra"));
+    EXPECT_THAT(status.message(), HasSubstr("same structure"));
+  }
+  EXPECT_FALSE(PathExists(fs_, kDir).value());
+}
+
+TEST_P(OrbaxWriterTest, RefusesProcessesWhoseLeafKindsDiffer) {
+  const StoreLayout layout = GetParam();
+  std::vector<absl::Status> results(2);
+  testing::RunThreadGroup(2, [&](int process, Coordinator& coordinator) {
+    Tree tree = Tree::Dict();
+    tree.Set("step", process == 0 ? Tree::Int(3) : Tree::String("three"));
+    tree.Set("w", Tree::FromArray(Iota<float>({4})));
+    StoreSaveOptions options = OrbaxOptions(&fs_, layout);
+    options.coordinator = &coordinator;
+    results[process] = SaveTree(kDir, tree, options);
+  });
+  for (const absl::Status& status : results) {
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+    EXPECT_THAT(status.message(), HasSubstr("step (string) where the primary has step (scalar)"));
+  }
+  EXPECT_FALSE(PathExists(fs_, kDir).value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, OrbaxWriterTest,
                          ::testing::Values(StoreLayout::kAggregated, StoreLayout::kPerLeaf),
                          [](const auto& info) {

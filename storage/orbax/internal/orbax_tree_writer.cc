@@ -137,6 +137,59 @@ absl::StatusOr<std::vector<PieceRecord>> DecodePieces(absl::string_view text) {
   return pieces;
 }
 
+// What a process's tree holds, leaf by leaf (key path and value type): the primary's tree decides
+// the metadata every reader sees, so a process whose tree differs would leave arrays no metadata
+// describes, or describe arrays nobody wrote.
+std::string EncodeStructure(const std::vector<OrbaxSaveLeaf>& leaves) {
+  std::string out;
+  for (const OrbaxSaveLeaf& leaf : leaves) {
+    absl::StrAppend(&out, leaf.path.ToString(), "\t", leaf.value_type, "\n");
+  }
+  return out;
+}
+
+// A process's plan as sent to the primary: "<n>:" with the n bytes of its structure, then its
+// piece records.
+std::string EncodePlan(const std::vector<OrbaxSaveLeaf>& leaves,
+                       const std::vector<PieceRecord>& pieces) {
+  const std::string structure = EncodeStructure(leaves);
+  return absl::StrCat(structure.size(), ":", structure, EncodePieces(pieces));
+}
+
+struct SentPlan {
+  absl::string_view structure;
+  absl::string_view pieces;
+};
+
+absl::StatusOr<SentPlan> SplitPlan(absl::string_view text) {
+  const size_t colon = text.find(':');
+  uint64_t length = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(0, colon), &length) ||
+      length > text.size() - colon - 1) {
+    return absl::InternalError("malformed plan between processes");
+  }
+  return SentPlan{text.substr(colon + 1, length), text.substr(colon + 1 + length)};
+}
+
+// InvalidArgument naming the first leaf where process `process`'s structure departs from the
+// primary's.
+absl::Status StructureMismatch(absl::string_view primary, absl::string_view other, int process) {
+  const std::vector<absl::string_view> mine = absl::StrSplit(primary, '\n');
+  const std::vector<absl::string_view> theirs = absl::StrSplit(other, '\n');
+  size_t i = 0;
+  while (i < mine.size() && i < theirs.size() && mine[i] == theirs[i]) ++i;
+  const auto describe = [](const std::vector<absl::string_view>& lines, size_t i) {
+    if (i >= lines.size() || lines[i].empty()) return std::string("no further leaf");
+    const std::pair<absl::string_view, absl::string_view> leaf =
+        absl::StrSplit(lines[i], absl::MaxSplits('\t', 1));
+    return absl::StrCat(leaf.first, " (", leaf.second, ")");
+  };
+  return absl::InvalidArgumentError(absl::StrCat(
+      "cannot save in Orbax's format: the processes saved different trees: process ", process,
+      " has ", describe(theirs, i), " where the primary has ", describe(mine, i),
+      "; every process must save the same structure, each with its own pieces"));
+}
+
 // A zarr chunk grid cell (zarr's chunk) never has a zero extent.
 Shape ShardShapeOf(const Shape& write_shape) {
   Shape shard = write_shape;
@@ -188,7 +241,8 @@ class OrbaxTreeSaver {
     // prepares the directory; all learn the outcome before anyone writes.
     CAIRN_ASSIGN_OR_RETURN(
         const std::vector<std::string> plans,
-        coordinator_.Gather("cairn.orbax.plan", EncodeOutcome(planned, EncodePieces(pieces_))));
+        coordinator_.Gather("cairn.orbax.plan",
+                            EncodeOutcome(planned, EncodePlan(leaves_, pieces_))));
     absl::Status prepared = planned;
     if (coordinator_.is_primary()) {
       prepared = FirstFailure(plans, "planning the save");
@@ -266,15 +320,20 @@ class OrbaxTreeSaver {
   // its zarr.json reads.
   absl::Status CheckPieces(const std::vector<std::string>& plans) {
     std::map<std::string, std::vector<PieceRecord>> by_param;
-    for (const std::string& plan : plans) {
-      CAIRN_ASSIGN_OR_RETURN(const std::string payload, DecodeOutcome(plan));
-      CAIRN_ASSIGN_OR_RETURN(std::vector<PieceRecord> pieces, DecodePieces(payload));
+    const std::string structure = EncodeStructure(leaves_);
+    for (size_t process = 0; process < plans.size(); ++process) {
+      CAIRN_ASSIGN_OR_RETURN(const std::string payload, DecodeOutcome(plans[process]));
+      CAIRN_ASSIGN_OR_RETURN(const SentPlan sent, SplitPlan(payload));
+      if (sent.structure != structure) {
+        return StructureMismatch(structure, sent.structure, static_cast<int>(process));
+      }
+      CAIRN_ASSIGN_OR_RETURN(std::vector<PieceRecord> pieces, DecodePieces(sent.pieces));
       for (PieceRecord& p : pieces) by_param[p.param].push_back(std::move(p));
     }
     for (const OrbaxSaveLeaf& leaf : leaves_) {
       if (leaf.node->kind() != Tree::Kind::kArray) continue;
       const auto found = by_param.find(leaf.param_name);
-      if (found == by_param.end()) continue;  // cannot happen: the primary holds every leaf
+      if (found == by_param.end()) continue;  // cannot happen: every process holds every leaf
       const std::vector<PieceRecord>& pieces = found->second;
       const PieceRecord& first = pieces.front();
       std::set<Shape> origins;
