@@ -43,6 +43,29 @@ uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+// Aggregated saves of at least this many pieces write a data file per writer thread.
+constexpr size_t kFilePerWriterPieces = 4096;
+
+// Bounds of `files` runs of `pieces` of about equal bytes (fewer when pieces are few): run f is
+// [bounds[f], bounds[f + 1]). No run is empty.
+std::vector<size_t> SplitPieces(const std::vector<ArrayPiece>& pieces, size_t files) {
+  std::vector<size_t> bounds = {0};
+  if (pieces.empty()) return bounds;
+  uint64_t total = 0;
+  for (const ArrayPiece& piece : pieces) total += piece.array->byte_size();
+  uint64_t sum = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    sum += pieces[i].array->byte_size();
+    const size_t run = bounds.size();  // the run that piece i closes if it reaches its share
+    if (run < files && i + 1 < pieces.size() &&
+        sum >= total / files * run + (total % files) * run / files) {
+      bounds.push_back(i + 1);
+    }
+  }
+  bounds.push_back(pieces.size());
+  return bounds;
+}
+
 // One chunk of one piece: its source elements and its record in the index.
 struct ChunkRef {
   const ArrayPiece* piece;
@@ -215,14 +238,16 @@ class TreeSaver {
 
   absl::Status Save(const Tree& tree) {
     const int process = coordinator_.process_index();
-    CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<SavePlan> plan,
-                           PlanSave(tree, options_, process, coordinator_.process_count()));
+    CAIRN_ASSIGN_OR_RETURN(
+        std::unique_ptr<SavePlan> plan,
+        PlanSave(tree, options_, process, coordinator_.process_count(), pool_, parallelism_));
     // The primary prepares the directory; every process learns whether that worked.
     absl::Status prepared = coordinator_.is_primary() ? PrepareDirectory() : absl::OkStatus();
     CAIRN_RETURN_IF_ERROR(
         internal::ShareOutcome(coordinator_, "cairn.save.prepare", prepared).status());
 
     absl::Status written = WriteData(plan.get(), process);
+
     // The primary merges the others' indexes into its own; its own it does not need sent. Each
     // message is "I<n>:" with the n bytes of the process's replica records, then its index.
     std::string message = internal::EncodeOutcome(written);
@@ -265,17 +290,33 @@ class TreeSaver {
     };
     // Aggregated: every piece into one file. Per leaf: a file for each piece that has bytes.
     if (options_.layout == StoreLayout::kAggregated) {
-      std::vector<ChunkRef> all;
-      if (!plan->pieces.empty()) {
-        CAIRN_ASSIGN_OR_RETURN(const uint32_t file, open(absl::StrCat("p", process, ".dat")));
+      // Many small arrays: a data file for each writer thread, so that the writers do not
+      // queue on one file's lock in the kernel, each laid out on a thread of its own. Runs of
+      // pieces in tree order, of about equal bytes.
+      const std::vector<size_t> bounds =
+          SplitPieces(plan->pieces, plan->pieces.size() >= kFilePerWriterPieces ? parallelism_ : 1);
+      const size_t files = bounds.size() - 1;
+      std::vector<uint32_t> file_ids;
+      for (size_t f = 0; f < files; ++f) {
+        CAIRN_ASSIGN_OR_RETURN(const uint32_t id,
+                               open(files == 1 ? absl::StrCat("p", process, ".dat")
+                                               : absl::StrCat("p", process, ".", f, ".dat")));
+        file_ids.push_back(id);
+      }
+      CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, files, parallelism_, [&](size_t f) {
         size_t count = 0;
-        for (const ArrayPiece& piece : plan->pieces) {
+        for (size_t i = bounds[f]; i < bounds[f + 1]; ++i) {
+          const ArrayPiece& piece = plan->pieces[i];
           count += NumChunks(piece.array->shape(), piece.chunk_rows);
         }
-        all.reserve(count);
-        for (const ArrayPiece& piece : plan->pieces) AddChunksOf(piece, file, &all);
-        writers[0]->Plan(all);
-      }
+        std::vector<ChunkRef> chunks;
+        chunks.reserve(count);
+        for (size_t i = bounds[f]; i < bounds[f + 1]; ++i) {
+          AddChunksOf(plan->pieces[i], file_ids[f], &chunks);
+        }
+        writers[f]->Plan(chunks);
+        return absl::OkStatus();
+      }));
     } else {
       for (size_t i = 0; i < plan->pieces.size(); ++i) {
         const ArrayPiece& piece = plan->pieces[i];
@@ -287,10 +328,15 @@ class TreeSaver {
         writers.back()->Plan(chunks);
       }
     }
-    // Jobs of all files in one parallel loop; then each file is synced once.
+    // Jobs of all files in one parallel loop, the files taking turns, so that threads that
+    // start neighbouring jobs write different files; then each file is synced once.
     std::vector<std::pair<size_t, size_t>> jobs;
-    for (size_t w = 0; w < writers.size(); ++w) {
-      for (size_t j = 0; j < writers[w]->num_jobs(); ++j) jobs.emplace_back(w, j);
+    size_t most = 0;
+    for (const auto& writer : writers) most = std::max(most, writer->num_jobs());
+    for (size_t j = 0; j < most; ++j) {
+      for (size_t w = 0; w < writers.size(); ++w) {
+        if (j < writers[w]->num_jobs()) jobs.emplace_back(w, j);
+      }
     }
     CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, jobs.size(), parallelism_, [&](size_t i) {
       return writers[jobs[i].first]->RunJob(jobs[i].second);

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "cairn/storage/index.pb.h"
+#include "cairn/storage/internal/index_arena.h"
 #include "cairn/storage/key_path.h"
 #include "cairn/utils/filesystem.h"
 #include "google/protobuf/arena.h"
@@ -27,15 +28,6 @@ inline constexpr size_t kIndexHeaderSize = 40;
 // crash leaves either no index or a complete one; with `sync`, file and directory are fsynced.
 absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
                             bool sync);
-
-// The arena blocks an index's messages are built in: up to 1 MiB, since an index of 100,000
-// leaves takes many megabytes, which the default 8 KiB blocks would allocate thousands of times.
-inline google::protobuf::ArenaOptions IndexArenaOptions() {
-  google::protobuf::ArenaOptions options;
-  options.start_block_size = 4096;
-  options.max_block_size = 1 << 20;
-  return options;
-}
 
 // A parsed index and the arena that owns it: one allocation block instead of one per message,
 // which makes reading (and freeing) a 10,000-leaf index several times cheaper.

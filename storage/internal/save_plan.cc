@@ -1,5 +1,6 @@
 #include "cairn/storage/internal/save_plan.h"
 
+#include <iterator>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
@@ -13,6 +14,7 @@
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/json_parse.h"
 #include "cairn/utils/status_macros.h"
+#include "cairn/utils/thread_pool.h"
 
 namespace cairn {
 namespace {
@@ -58,44 +60,89 @@ size_t CountArrays(const Tree& tree) {
   return n;
 }
 
+bool IsContainer(const Tree& tree) {
+  return tree.kind() == Tree::Kind::kDict || tree.kind() == Tree::Kind::kList ||
+         tree.kind() == Tree::Kind::kTuple;
+}
+
+// Leaves (an empty container counts as one): what planning a subtree costs.
+size_t CountLeaves(const Tree& tree) {
+  if (!IsContainer(tree) || tree.size() == 0) return 1;
+  size_t n = 0;
+  for (const Tree& child : tree.children()) n += CountLeaves(child);
+  return n;
+}
+
+// Trees with at least this many leaves are planned by several threads: below it, planning takes
+// well under a millisecond.
+constexpr size_t kParallelPlanLeaves = 4096;
+
+// A node still to be planned: the tree node, its key path and depth, its slot in the index.
+struct PlanItem {
+  const Tree* tree;
+  KeyPath path;
+  int depth;
+  format::Node* out;
+};
+
 class Planner {
  public:
-  Planner(const StoreSaveOptions& options, int process_index, SavePlan* plan)
-      : options_(options), process_index_(process_index), plan_(plan) {}
+  Planner(const StoreSaveOptions& options, int process_index)
+      : options_(options), process_index_(process_index) {}
 
-  absl::Status Node(const Tree& tree, const KeyPath& path, int depth, format::Node* out) {
+  // Checks the depth and a container's keys and records the container, with a slot for each
+  // child; the children are left to the caller. False (and nothing recorded) for a leaf.
+  absl::StatusOr<bool> Container(const Tree& tree, const KeyPath& path, int depth,
+                                 format::Node* out, std::vector<PlanItem>* children) {
     if (depth > kMaxTreeDepth) {
       return Invalid(path, absl::StrCat("the tree is nested deeper than ", kMaxTreeDepth));
     }
     switch (tree.kind()) {
-      case Tree::Kind::kNone:
-        out->mutable_none();
-        return absl::OkStatus();
       case Tree::Kind::kDict: {
+        children->reserve(tree.size());
         format::Dict* dict = out->mutable_dict();
         dict->mutable_keys()->Reserve(static_cast<int>(tree.size()));
         dict->mutable_values()->Reserve(static_cast<int>(tree.size()));
         absl::flat_hash_set<absl::string_view> seen;
         for (size_t i = 0; i < tree.size(); ++i) {
           const std::string& key = tree.keys()[i];
-          const KeyPath child = path.Child(key);
+          KeyPath child = path.Child(key);
           CAIRN_RETURN_IF_ERROR(ValidateDictKey(key, child));
           CAIRN_RETURN_IF_ERROR(CheckUtf8At(key, child, "dict key"));
           if (!seen.insert(key).second) return Invalid(child, "duplicate dict key");
           dict->add_keys(key);
-          CAIRN_RETURN_IF_ERROR(Node(tree[i], child, depth + 1, dict->add_values()));
+          children->push_back(PlanItem{&tree[i], std::move(child), depth + 1, dict->add_values()});
         }
-        return absl::OkStatus();
+        return true;
       }
       case Tree::Kind::kList:
       case Tree::Kind::kTuple: {
+        children->reserve(tree.size());
         format::Sequence* seq =
             tree.kind() == Tree::Kind::kList ? out->mutable_list() : out->mutable_tuple();
         for (size_t i = 0; i < tree.size(); ++i) {
-          CAIRN_RETURN_IF_ERROR(Node(tree[i], path.Child(i), depth + 1, seq->add_items()));
+          children->push_back(PlanItem{&tree[i], path.Child(i), depth + 1, seq->add_items()});
         }
-        return absl::OkStatus();
+        return true;
       }
+      default:
+        return false;
+    }
+  }
+
+  absl::Status Node(const Tree& tree, const KeyPath& path, int depth, format::Node* out) {
+    std::vector<PlanItem> children;
+    CAIRN_ASSIGN_OR_RETURN(const bool container, Container(tree, path, depth, out, &children));
+    if (container) {
+      for (const PlanItem& child : children) {
+        CAIRN_RETURN_IF_ERROR(Node(*child.tree, child.path, child.depth, child.out));
+      }
+      return absl::OkStatus();
+    }
+    switch (tree.kind()) {
+      case Tree::Kind::kNone:
+        out->mutable_none();
+        return absl::OkStatus();
       case Tree::Kind::kArray:
         return ArrayNode(tree.array(), path, out->mutable_array());
       case Tree::Kind::kInt:
@@ -174,7 +221,7 @@ class Planner {
     const format::Compression compression =
         !compress ? format::COMPRESSION_NONE
                   : (shuffle ? format::COMPRESSION_ZSTD_SHUFFLED : format::COMPRESSION_ZSTD);
-    if (shuffle) plan_->index.set_format_version(kShuffledFormatVersion);
+    if (shuffle) shuffled_ = true;
     const uint64_t chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
     if (chunk_bytes == 0) return Invalid(path, "chunk size must be positive");
     const uint64_t row_bytes = RowElements(array.shape()) * DTypeSize(stored);
@@ -188,8 +235,7 @@ class Planner {
     leaf->set_compression_level(compress ? level : 0);
     if (num_replicas > 1) {
       const std::string text = path.ToString();
-      plan_->replica_claims.push_back(
-          ReplicaClaim{text, origin, array.shape(), replica_id, num_replicas});
+      claims_.push_back(ReplicaClaim{text, origin, array.shape(), replica_id, num_replicas});
       // Another replica writes this piece: the leaf is recorded, the piece is not.
       if (ReplicaWriter(text, origin, num_replicas) != replica_id) return absl::OkStatus();
     }
@@ -197,14 +243,20 @@ class Planner {
     for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
     for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
     shard->set_process_index(static_cast<uint32_t>(process_index_));
-    plan_->pieces.push_back(
+    pieces_.push_back(
         ArrayPiece{path.ToString(), &array, leaf, shard, stored, compression, level, chunk_rows});
     return absl::OkStatus();
   }
 
+ public:
+  // What the planned nodes hold, in the order planned; moved into the plan at the end.
+  std::vector<ArrayPiece> pieces_;
+  std::vector<ReplicaClaim> claims_;
+  bool shuffled_ = false;
+
+ private:
   const StoreSaveOptions& options_;
   const int process_index_;
-  SavePlan* plan_;
 };
 
 // Reads a decimal number ended by `end` from the front of `text`.
@@ -321,9 +373,38 @@ absl::Status CheckReplicaClaims(const std::vector<ReplicaClaim>& claims,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Splits the subtree of the container `item` into runs of subtrees of about `budget` leaves, in
+// depth-first order, to be planned by different threads. Containers larger than the budget are
+// recorded (their keys checked) here, and their children split in turn.
+absl::Status SplitForPlanning(Planner& planner, const PlanItem& item, size_t budget,
+                              std::vector<std::vector<PlanItem>>* runs, size_t* run_leaves) {
+  std::vector<PlanItem> children;
+  CAIRN_RETURN_IF_ERROR(
+      planner.Container(*item.tree, item.path, item.depth, item.out, &children).status());
+  for (PlanItem& child : children) {
+    const size_t leaves = CountLeaves(*child.tree);
+    if (leaves > budget && IsContainer(*child.tree)) {
+      CAIRN_RETURN_IF_ERROR(SplitForPlanning(planner, child, budget, runs, run_leaves));
+      continue;
+    }
+    if (runs->empty() || *run_leaves >= budget) {
+      runs->emplace_back();
+      *run_leaves = 0;
+    }
+    runs->back().push_back(std::move(child));
+    *run_leaves += leaves;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
                                                    const StoreSaveOptions& options,
-                                                   int process_index, int process_count) {
+                                                   int process_index, int process_count,
+                                                   ThreadPool* pool, int parallelism) {
   auto plan = std::make_unique<SavePlan>();
   format::TreeIndex& index = plan->index;
   // The oldest version that holds what is saved, so that older readers load what they can;
@@ -339,10 +420,46 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
     index.set_custom_metadata_json(
         options.custom_metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+  // Large trees: the containers near the root are recorded here, and runs of the subtrees below
+  // them are planned in parallel (the index's arena takes allocations from any thread). Each
+  // run keeps its own pieces, joined in run order: the same depth-first order, so the same
+  // layout, as planning on one thread.
+  std::vector<std::vector<PlanItem>> runs;
+  const size_t leaves = CountLeaves(tree);
+  Planner splitter(options, process_index);
+  if (leaves < kParallelPlanLeaves || parallelism < 2 || pool == nullptr || !IsContainer(tree)) {
+    runs.push_back({PlanItem{&tree, KeyPath(), 0, index.mutable_root()}});
+  } else {
+    size_t run_leaves = 0;
+    CAIRN_RETURN_IF_ERROR(
+        SplitForPlanning(splitter, PlanItem{&tree, KeyPath(), 0, index.mutable_root()},
+                         leaves / (4 * static_cast<size_t>(parallelism)) + 1, &runs, &run_leaves));
+  }
+  std::vector<Planner> planners(runs.size(), Planner(options, process_index));
+  // Every run is planned and the first failure in tree order reported, whichever thread met it
+  // first, so that the error a tree gets is the same each time.
+  std::vector<absl::Status> outcomes(runs.size());
+  const absl::Status ran = ParallelFor(pool, runs.size(), parallelism, [&](size_t r) {
+    size_t arrays = 0;
+    for (const PlanItem& item : runs[r]) arrays += CountArrays(*item.tree);
+    planners[r].pieces_.reserve(arrays);
+    for (const PlanItem& item : runs[r]) {
+      outcomes[r] = planners[r].Node(*item.tree, item.path, item.depth, item.out);
+      if (!outcomes[r].ok()) break;
+    }
+    return absl::OkStatus();
+  });
+  CAIRN_RETURN_IF_ERROR(ran);
+  for (const absl::Status& outcome : outcomes) CAIRN_RETURN_IF_ERROR(outcome);
+
   // Sized up front: a tree of 100,000 arrays would otherwise regrow (and copy) the list often.
   plan->pieces.reserve(CountArrays(tree));
-  Planner planner(options, process_index, plan.get());
-  CAIRN_RETURN_IF_ERROR(planner.Node(tree, KeyPath(), 0, index.mutable_root()));
+  for (Planner& planner : planners) {
+    std::move(planner.pieces_.begin(), planner.pieces_.end(), std::back_inserter(plan->pieces));
+    std::move(planner.claims_.begin(), planner.claims_.end(),
+              std::back_inserter(plan->replica_claims));
+    if (planner.shuffled_) index.set_format_version(kShuffledFormatVersion);
+  }
   return plan;
 }
 

@@ -16,6 +16,10 @@
 #include "google/protobuf/arena.h"
 
 namespace cairn {
+class ThreadPool;
+}  // namespace cairn
+
+namespace cairn {
 
 // One array (or the piece of a global array this process holds) to be written.
 struct ArrayPiece {
@@ -66,12 +70,14 @@ struct SavePlan {
   std::vector<ReplicaClaim> replica_claims;
 };
 
-// Validates `tree` and builds the index (without chunk records) and the list of array pieces.
-// A replicated piece that another replica writes is validated but neither listed nor given a
-// shard record. Every problem is InvalidArgument naming the key path.
+// Validates `tree` and builds the index (without chunk records) and the list of array pieces,
+// in depth-first order. A replicated piece that another replica writes is validated but neither
+// listed nor given a shard record. Every problem is InvalidArgument naming the key path. Large
+// trees are planned on up to `parallelism` threads of `pool` (null: on the caller's alone).
 absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
                                                    const StoreSaveOptions& options,
-                                                   int process_index, int process_count);
+                                                   int process_index, int process_count,
+                                                   ThreadPool* pool = nullptr, int parallelism = 1);
 
 }  // namespace cairn
 
