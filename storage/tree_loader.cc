@@ -131,15 +131,21 @@ class TreeLoader {
                                  const KeyPath& path) {
     if (node.kind_case() != format::Node::kDict) return Mismatch(path, "a dict", node);
     const format::Dict& dict = node.dict();
-    // A few keys are looked for by a scan, many through a map of the stored keys: a partial
-    // load of one array out of 100,000 would spend more on hashing every stored key.
+    // An abstract tree made from the saved one lists its keys in the stored order, so the key
+    // at the same position is tried first. Otherwise a few keys are looked for by a scan, many
+    // through a map of the stored keys, built on the first miss: a partial load of one array
+    // out of 100,000 would spend more on hashing every stored key.
     const bool scan = abstract.size() <= kScannedKeys;
     absl::flat_hash_map<absl::string_view, int> stored;
-    if (!scan) {
-      for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
-    }
-    const auto find = [&](const std::string& key) {
+    const auto find = [&](size_t position, const std::string& key) {
+      if (position < static_cast<size_t>(dict.keys_size()) &&
+          dict.keys(static_cast<int>(position)) == key) {
+        return static_cast<int>(position);
+      }
       if (!scan) {
+        if (stored.empty()) {
+          for (int i = 0; i < dict.keys_size(); ++i) stored[dict.keys(i)] = i;
+        }
         const auto it = stored.find(key);
         return it == stored.end() ? -1 : it->second;
       }
@@ -152,7 +158,7 @@ class TreeLoader {
     values.reserve(abstract.size());
     for (size_t i = 0; i < abstract.size(); ++i) {
       const std::string& key = abstract.keys()[i];
-      const int found = find(key);
+      const int found = find(i, key);
       if (found < 0) {
         return absl::NotFoundError(
             absl::StrCat("structure mismatch at ", path.Child(key).ToString(),

@@ -3,6 +3,7 @@
 // errors for trees that do not fit.
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cairn/storage/pytree_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -276,6 +277,41 @@ TEST_F(AbstractLoadTest, MetadataTreeWorksAsTheAbstractTree) {
   absl::StatusOr<Tree> loaded = LoadTree(dir_, metadata->tree);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_TRUE(TreesEqual(*loaded, saved_));
+}
+
+}  // namespace
+}  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// Abstract keys in another order than the stored ones, few and many (the two ways a dict's keys
+// are looked up), and in the stored order but for one swapped pair: each finds its own array.
+TEST(PyTreeStoreAbstractLoad, KeysInAnyOrderFindTheirArrays) {
+  for (const int n : {3, 40}) {
+    testing::TempDir tmp;
+    Tree saved = Tree::Dict();
+    for (int i = 0; i < n; ++i) {
+      saved.Set(absl::StrCat("k", i), Tree::FromArray(Array::FromValues<int32_t>({i, -i})));
+    }
+    ASSERT_TRUE(SaveTree(tmp.Join("ckpt"), saved).ok());
+    for (const bool reversed : {true, false}) {
+      std::vector<int> order;
+      for (int i = 0; i < n; ++i) order.push_back(reversed ? n - 1 - i : i);
+      if (!reversed) std::swap(order[0], order[n - 1]);
+      Tree abstract = Tree::Dict();
+      for (int i : order) abstract.Set(absl::StrCat("k", i), Tree::AsSaved());
+      absl::StatusOr<Tree> loaded = LoadTree(tmp.Join("ckpt"), abstract, StoreLoadOptions());
+      ASSERT_TRUE(loaded.ok()) << loaded.status();
+      for (int i = 0; i < n; ++i) {
+        EXPECT_TRUE(loaded->Find(absl::StrCat("k", i))
+                        ->array()
+                        .ContentEquals(Array::FromValues<int32_t>({i, -i})))
+            << n << " keys, key k" << i;
+      }
+      EXPECT_EQ(loaded->keys()[0], absl::StrCat("k", order[0]));
+    }
+  }
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #ifndef CAIRN_BENCH_SUITE_CAIRN_OPS_H_
 #define CAIRN_BENCH_SUITE_CAIRN_OPS_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bench/suite/training_state.h"
@@ -17,6 +19,15 @@ absl::StatusOr<double> CairnSave(const BenchState& state, const std::string& roo
 // `mapped` returns the arrays as views of the data files (map_arrays), every chunk verified.
 absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& root,
                                  bool mapped = false);
+// Buffers of the state's shape, allocated and touched once, and the abstract tree that loads
+// into them: a loop that reloads into its own arrays, with no fresh memory on either side.
+struct LoadDestinations {
+  explicit LoadDestinations(const BenchState& state);
+  std::vector<std::unique_ptr<char[]>> buffers;
+  Tree abstract;
+};
+absl::StatusOr<double> CairnLoadInto(const BenchState& state, const std::string& root,
+                                     const LoadDestinations& into);
 absl::StatusOr<double> CairnPartialLoad(const BenchState& state, const std::string& root,
                                         size_t leaf);
 

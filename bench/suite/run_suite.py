@@ -191,6 +191,11 @@ class Suite:
                                      self.run(lib, "save", state["name"], path))
                     self.results.add("load@" + key, lib,
                                      self.run(lib, "load", state["name"], path))
+                    if kind == "leaves":
+                        # Into memory touched beforehand, on both sides: what the leaves cost
+                        # without the fresh-memory faults that only large arrays pay.
+                        self.results.add("load_touched@" + key, lib, self.run(
+                            lib, "load_into" if lib == "cairn" else "pread", state["name"], path))
                     remove(path)
             worker.call(op="drop", state=state["name"])
             print("  scale: %d MiB in %d leaves done" % (mib, leaves), flush=True)

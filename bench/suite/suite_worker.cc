@@ -10,14 +10,16 @@
 //                                            -> {"first": s, "steady": s, "memcpy": s}
 //   {"op": "limits", "state": NAME}   the machine's memory limits for the state's bytes
 //                                            -> {"memcpy": s, "touch": s, "touch_huge": s}
-// Actions beyond save, load and partial: "load_mapped" for cairn (map_arrays), and "pread"
-// for raw (its file into touched memory; with "leaf", that leaf's bytes alone).
+// Actions beyond save, load and partial: "load_mapped" for cairn (map_arrays), "load_into" for
+// cairn (into buffers of the state's shape made and touched once, kept with the state), and
+// "pread" for raw (its file into touched memory; with "leaf", that leaf's bytes alone).
 // Errors answer {"error": "..."}.
 #include <malloc.h>
 
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -41,11 +43,13 @@ class Worker {
       BenchState state = MakeUniformState(request.at("mib").get<uint64_t>() << 20,
                                           request.at("leaves").get<int>(), 7);
       Json answer = Describe(state);
+      destinations_.erase(state.name);
       states_.erase(state.name);
       states_.emplace(state.name, std::move(state));
       return answer;
     }
     if (op == "drop") {
+      destinations_.erase(request.at("state").get<std::string>());
       states_.erase(request.at("state").get<std::string>());
       return Json::object();
     }
@@ -69,6 +73,7 @@ class Worker {
       absl::Status exported = ExportState(state, dir);
       if (!exported.ok()) return Json{{"error", exported.ToString()}};
       answer[state.name] = Describe(state);
+      destinations_.erase(state.name);
       states_.erase(state.name);
       states_.emplace(state.name, std::move(state));
     }
@@ -105,6 +110,7 @@ class Worker {
       if (action == "save") seconds = CairnSave(*state, path, compress);
       if (action == "load") seconds = CairnLoad(*state, path);
       if (action == "load_mapped") seconds = CairnLoad(*state, path, /*mapped=*/true);
+      if (action == "load_into") seconds = CairnLoadInto(*state, path, Destinations(*state));
     } else if (lib == "raw" && action == "pread") {
       int leaf = -1;
       if (request.contains("leaf")) {
@@ -119,6 +125,16 @@ class Worker {
     }
     if (!seconds.ok()) return Json{{"error", seconds.status().ToString()}};
     return Json{{"seconds", *seconds}};
+  }
+
+  // Made on first use and kept with the state: the first load into them is not the one timed
+  // alone, since every later one reuses them.
+  const LoadDestinations& Destinations(const BenchState& state) const {
+    auto it = destinations_.find(state.name);
+    if (it == destinations_.end()) {
+      it = destinations_.emplace(state.name, std::make_unique<LoadDestinations>(state)).first;
+    }
+    return *it->second;
   }
 
   Json Async(const Json& request) const {
@@ -146,6 +162,7 @@ class Worker {
   }
 
   std::map<std::string, BenchState> states_;
+  mutable std::map<std::string, std::unique_ptr<LoadDestinations>> destinations_;
 };
 
 int Main() {

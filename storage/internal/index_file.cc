@@ -343,6 +343,27 @@ absl::StatusOr<CheckedIndex> ReadCheckedIndex(Filesystem& fs, const std::string&
   return checked;
 }
 
+uint64_t CountChunks(const format::Node& node) {
+  uint64_t n = 0;
+  switch (node.kind_case()) {
+    case format::Node::kDict:
+      for (const format::Node& child : node.dict().values()) n += CountChunks(child);
+      break;
+    case format::Node::kList:
+      for (const format::Node& child : node.list().items()) n += CountChunks(child);
+      break;
+    case format::Node::kTuple:
+      for (const format::Node& child : node.tuple().items()) n += CountChunks(child);
+      break;
+    case format::Node::kArray:
+      for (const format::Shard& shard : node.array().shards()) n += shard.chunks_size();
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
 absl::StatusOr<std::unique_ptr<ParsedIndex>> ParseCheckedIndex(const CheckedIndex& checked) {
   const std::string& path = checked.path;
   const absl::string_view payload_view = checked.payload();
@@ -371,6 +392,7 @@ absl::StatusOr<std::unique_ptr<ParsedIndex>> ParseCheckedIndex(const CheckedInde
                                       " in the index differs from its header's ", checked.version));
   }
   CAIRN_RETURN_IF_ERROR(ValidateTreeIndex(*parsed->index, path));
+  parsed->num_chunks = CountChunks(parsed->index->root());
   return parsed;
 }
 

@@ -34,6 +34,9 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format
 struct ParsedIndex {
   google::protobuf::Arena arena{IndexArenaOptions()};
   format::TreeIndex* index = nullptr;
+  // Chunk records in the whole index: a load sizes its list of reads once by it (the capacity
+  // a partial load leaves unused is never touched, so it costs no memory).
+  uint64_t num_chunks = 0;
 };
 
 // Reads, checks (header, checksums, size limit) and parses `<dir>/_CAIRN_INDEX`, then validates
