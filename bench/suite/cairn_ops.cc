@@ -34,6 +34,18 @@ absl::StatusOr<std::unique_ptr<Checkpointer>> OpenForReading(const std::string& 
   return Checkpointer::Create(root, options);
 }
 
+// Every leaf of `loaded` equals the state's.
+absl::Status SameLeaves(const BenchState& state, const Tree& loaded) {
+  std::vector<const Tree*> leaves;
+  loaded.ForEachLeaf([&](const KeyPath&, const Tree& leaf) { leaves.push_back(&leaf); });
+  if (leaves.size() != state.leaves.size()) return absl::DataLossError("cairn lost leaves");
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    absl::Status same = Same(state.leaves[i], *leaves[i]);
+    if (!same.ok()) return same;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<double> CairnSave(const BenchState& state, const std::string& root, bool compress) {
@@ -61,13 +73,8 @@ absl::StatusOr<double> CairnLoad(const BenchState& state, const std::string& roo
   const double seconds = NowSeconds() - start;
   if (!loaded.ok()) return loaded.status();
   if (mapped && report.mapped.empty()) return absl::InternalError("the mapped load mapped nothing");
-  std::vector<const Tree*> leaves;
-  loaded->ForEachLeaf([&](const KeyPath&, const Tree& leaf) { leaves.push_back(&leaf); });
-  if (leaves.size() != state.leaves.size()) return absl::DataLossError("cairn lost leaves");
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    absl::Status same = Same(state.leaves[i], *leaves[i]);
-    if (!same.ok()) return same;
-  }
+  absl::Status same = SameLeaves(state, *loaded);
+  if (!same.ok()) return same;
   return seconds;
 }
 
@@ -113,13 +120,8 @@ absl::StatusOr<double> CairnLoadInto(const BenchState& state, const std::string&
   absl::StatusOr<Tree> loaded = (*ckpt)->Load(0, into.abstract);
   const double seconds = NowSeconds() - start;
   if (!loaded.ok()) return loaded.status();
-  std::vector<const Tree*> leaves;
-  loaded->ForEachLeaf([&](const KeyPath&, const Tree& leaf) { leaves.push_back(&leaf); });
-  if (leaves.size() != state.leaves.size()) return absl::DataLossError("cairn lost leaves");
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    absl::Status same = Same(state.leaves[i], *leaves[i]);
-    if (!same.ok()) return same;
-  }
+  absl::Status same = SameLeaves(state, *loaded);
+  if (!same.ok()) return same;
   return seconds;
 }
 
