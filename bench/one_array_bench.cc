@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,14 +66,31 @@ struct Case {
   std::vector<double> pread, load, mapped, metadata;
 };
 
+// The largest data file of the checkpoint: a tree of many leaves is written to one file per
+// writer thread, a small one to p0.dat.
+std::string LargestDataFile(const std::string& dir, uint64_t* size) {
+  std::string largest;
+  *size = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/" + kTreeDataDirName)) {
+    if (entry.file_size() >= *size) {
+      *size = entry.file_size();
+      largest = entry.path().string();
+    }
+  }
+  return largest;
+}
+
 void RunOnce(Case& c, int run, char* touched) {
   const size_t leaf = (static_cast<size_t>(run) * 7919) % c.leaves;
   const std::string key = absl::StrCat("w", leaf);
-  const std::string data_file = c.dir + "/" + kTreeDataDirName + "/p0.dat";
+  uint64_t file_size = 0;
+  const std::string data_file = LargestDataFile(c.dir, &file_size);
+  // As many bytes of the file as one array holds, about where that array would lie.
+  const uint64_t offset = file_size > c.bytes ? leaf * c.bytes % (file_size - c.bytes) : 0;
   for (int k = 0; k < 4; ++k) {
     switch ((k + run) % 4) {
       case 0:
-        c.pread.push_back(PreadOnce(data_file, leaf * c.bytes, touched, c.bytes));
+        c.pread.push_back(PreadOnce(data_file, offset, touched, c.bytes));
         break;
       case 1:
         c.load.push_back(LoadOne(c.dir, key, false));

@@ -96,9 +96,10 @@ TEST(ArrayAllocationTest, LoadedLargeArrayIsAdvisedForHugePages) {
   EXPECT_TRUE(HugeAdvised(data)) << VmFlagsOf(data);
 }
 
-TEST(ArrayAllocationTest, LargeBlockIsUnmappedWithItsLastOwner) {
+TEST(ArrayAllocationTest, ABlockBeyondTheKeptBoundIsUnmappedWithItsLastOwner) {
+  const uint64_t size = kKeptFreshBytes + kHugePageBytes;
   absl::StatusOr<std::shared_ptr<void>> block =
-      AllocateFreshMemory(kLarge, FreshPages::kHugeWhenLarge);
+      AllocateFreshMemory(size, FreshPages::kHugeWhenLarge);
   ASSERT_TRUE(block.ok()) << block.status();
   void* const address = block->get();
   std::shared_ptr<void> other = *block;
@@ -106,6 +107,24 @@ TEST(ArrayAllocationTest, LargeBlockIsUnmappedWithItsLastOwner) {
   EXPECT_TRUE(Mapped(address));
   other.reset();
   EXPECT_FALSE(Mapped(address));
+}
+
+TEST(ArrayAllocationTest, AFreedLargeBlockServesTheNextOfItsSize) {
+  absl::StatusOr<std::shared_ptr<void>> block =
+      AllocateFreshMemory(kLarge, FreshPages::kHugeWhenLarge);
+  ASSERT_TRUE(block.ok()) << block.status();
+  void* const address = block->get();
+  std::memset(address, 3, kLarge);
+  const uint64_t kept_before = KeptFreshMemoryBytes();
+  block->reset();
+  EXPECT_TRUE(Mapped(address));
+  EXPECT_GT(KeptFreshMemoryBytes(), kept_before);
+  EXPECT_LE(KeptFreshMemoryBytes(), kKeptFreshBytes);
+  absl::StatusOr<std::shared_ptr<void>> again =
+      AllocateFreshMemory(kLarge, FreshPages::kHugeWhenLarge);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->get(), address);
+  EXPECT_EQ(KeptFreshMemoryBytes(), kept_before);
 }
 
 TEST(ArrayAllocationTest, SharedViewKeepsTheMappingAlive) {

@@ -28,11 +28,19 @@ enum class FreshPages {
   kHugeWhenLarge,
 };
 
+// Huge-page blocks whose last owner went are kept, up to this many bytes in all, for the next
+// block of the same size (already faulted in); beyond it they are unmapped at once.
+inline constexpr uint64_t kKeptFreshBytes = uint64_t{64} << 20;
+
 // At least `bytes` of writable, 64-byte aligned, uninitialised memory (a non-null block even for
-// 0 bytes), freed when the last owner goes. ResourceExhausted when there is none.
+// 0 bytes), freed (or kept, above) when the last owner goes. ResourceExhausted when there is
+// none.
 absl::StatusOr<std::shared_ptr<void>> AllocateFreshMemory(uint64_t bytes, FreshPages pages);
 // The same, with the pages cairn's loads and async staging copies use.
 absl::StatusOr<std::shared_ptr<void>> AllocateFreshMemory(uint64_t bytes);
+
+// Bytes of freed huge-page blocks kept for reuse now.
+uint64_t KeptFreshMemoryBytes();
 
 }  // namespace cairn
 
