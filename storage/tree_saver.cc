@@ -247,7 +247,6 @@ class TreeSaver {
         internal::ShareOutcome(coordinator_, "cairn.save.prepare", prepared).status());
 
     absl::Status written = WriteData(plan.get(), process);
-
     // The primary merges the others' indexes into its own; its own it does not need sent. Each
     // message is "I<n>:" with the n bytes of the process's replica records, then its index.
     std::string message = internal::EncodeOutcome(written);

@@ -85,10 +85,17 @@ struct PlanItem {
   format::Node* out;
 };
 
+// What planning a run of the tree gathered, in tree order.
+struct Planned {
+  std::vector<ArrayPiece> pieces;
+  std::vector<ReplicaClaim> claims;
+  bool shuffled = false;  // some array is stored byte-shuffled (format version 2)
+};
+
 class Planner {
  public:
-  Planner(const StoreSaveOptions& options, int process_index)
-      : options_(options), process_index_(process_index) {}
+  Planner(const StoreSaveOptions& options, int process_index, Planned* out)
+      : options_(options), process_index_(process_index), out_(out) {}
 
   // Checks the depth and a container's keys and records the container, with a slot for each
   // child; the children are left to the caller. False (and nothing recorded) for a leaf.
@@ -221,7 +228,7 @@ class Planner {
     const format::Compression compression =
         !compress ? format::COMPRESSION_NONE
                   : (shuffle ? format::COMPRESSION_ZSTD_SHUFFLED : format::COMPRESSION_ZSTD);
-    if (shuffle) shuffled_ = true;
+    if (shuffle) out_->shuffled = true;
     const uint64_t chunk_bytes = custom.chunk_bytes.value_or(options_.chunk_bytes);
     if (chunk_bytes == 0) return Invalid(path, "chunk size must be positive");
     const uint64_t row_bytes = RowElements(array.shape()) * DTypeSize(stored);
@@ -235,7 +242,7 @@ class Planner {
     leaf->set_compression_level(compress ? level : 0);
     if (num_replicas > 1) {
       const std::string text = path.ToString();
-      claims_.push_back(ReplicaClaim{text, origin, array.shape(), replica_id, num_replicas});
+      out_->claims.push_back(ReplicaClaim{text, origin, array.shape(), replica_id, num_replicas});
       // Another replica writes this piece: the leaf is recorded, the piece is not.
       if (ReplicaWriter(text, origin, num_replicas) != replica_id) return absl::OkStatus();
     }
@@ -243,20 +250,14 @@ class Planner {
     for (int64_t d : origin) shard->add_origin(static_cast<uint64_t>(d));
     for (int64_t d : array.shape()) shard->add_shape(static_cast<uint64_t>(d));
     shard->set_process_index(static_cast<uint32_t>(process_index_));
-    pieces_.push_back(
+    out_->pieces.push_back(
         ArrayPiece{path.ToString(), &array, leaf, shard, stored, compression, level, chunk_rows});
     return absl::OkStatus();
   }
 
- public:
-  // What the planned nodes hold, in the order planned; moved into the plan at the end.
-  std::vector<ArrayPiece> pieces_;
-  std::vector<ReplicaClaim> claims_;
-  bool shuffled_ = false;
-
- private:
   const StoreSaveOptions& options_;
   const int process_index_;
+  Planned* out_;
 };
 
 // Reads a decimal number ended by `end` from the front of `text`.
@@ -426,7 +427,8 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
   // layout, as planning on one thread.
   std::vector<std::vector<PlanItem>> runs;
   const size_t leaves = CountLeaves(tree);
-  Planner splitter(options, process_index);
+  Planned unused;  // containers hold no pieces
+  Planner splitter(options, process_index, &unused);
   if (leaves < kParallelPlanLeaves || parallelism < 2 || pool == nullptr || !IsContainer(tree)) {
     runs.push_back({PlanItem{&tree, KeyPath(), 0, index.mutable_root()}});
   } else {
@@ -435,16 +437,17 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
         SplitForPlanning(splitter, PlanItem{&tree, KeyPath(), 0, index.mutable_root()},
                          leaves / (4 * static_cast<size_t>(parallelism)) + 1, &runs, &run_leaves));
   }
-  std::vector<Planner> planners(runs.size(), Planner(options, process_index));
+  std::vector<Planned> planned(runs.size());
   // Every run is planned and the first failure in tree order reported, whichever thread met it
   // first, so that the error a tree gets is the same each time.
   std::vector<absl::Status> outcomes(runs.size());
   const absl::Status ran = ParallelFor(pool, runs.size(), parallelism, [&](size_t r) {
     size_t arrays = 0;
     for (const PlanItem& item : runs[r]) arrays += CountArrays(*item.tree);
-    planners[r].pieces_.reserve(arrays);
+    planned[r].pieces.reserve(arrays);
+    Planner planner(options, process_index, &planned[r]);
     for (const PlanItem& item : runs[r]) {
-      outcomes[r] = planners[r].Node(*item.tree, item.path, item.depth, item.out);
+      outcomes[r] = planner.Node(*item.tree, item.path, item.depth, item.out);
       if (!outcomes[r].ok()) break;
     }
     return absl::OkStatus();
@@ -452,13 +455,20 @@ absl::StatusOr<std::unique_ptr<SavePlan>> PlanSave(const Tree& tree,
   CAIRN_RETURN_IF_ERROR(ran);
   for (const absl::Status& outcome : outcomes) CAIRN_RETURN_IF_ERROR(outcome);
 
-  // Sized up front: a tree of 100,000 arrays would otherwise regrow (and copy) the list often.
-  plan->pieces.reserve(CountArrays(tree));
-  for (Planner& planner : planners) {
-    std::move(planner.pieces_.begin(), planner.pieces_.end(), std::back_inserter(plan->pieces));
-    std::move(planner.claims_.begin(), planner.claims_.end(),
-              std::back_inserter(plan->replica_claims));
-    if (planner.shuffled_) index.set_format_version(kShuffledFormatVersion);
+  if (planned.size() == 1) {
+    plan->pieces = std::move(planned[0].pieces);
+    plan->replica_claims = std::move(planned[0].claims);
+  } else {
+    size_t pieces = 0;
+    for (const Planned& run : planned) pieces += run.pieces.size();
+    plan->pieces.reserve(pieces);
+    for (Planned& run : planned) {
+      std::move(run.pieces.begin(), run.pieces.end(), std::back_inserter(plan->pieces));
+      std::move(run.claims.begin(), run.claims.end(), std::back_inserter(plan->replica_claims));
+    }
+  }
+  for (const Planned& run : planned) {
+    if (run.shuffled) index.set_format_version(kShuffledFormatVersion);
   }
   return plan;
 }

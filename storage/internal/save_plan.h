@@ -16,10 +16,8 @@
 #include "google/protobuf/arena.h"
 
 namespace cairn {
-class ThreadPool;
-}  // namespace cairn
 
-namespace cairn {
+class ThreadPool;
 
 // One array (or the piece of a global array this process holds) to be written.
 struct ArrayPiece {

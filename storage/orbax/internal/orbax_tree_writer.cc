@@ -150,9 +150,7 @@ std::string EncodeStructure(const std::vector<OrbaxSaveLeaf>& leaves) {
 
 // A process's plan as sent to the primary: "<n>:" with the n bytes of its structure, then its
 // piece records.
-std::string EncodePlan(const std::vector<OrbaxSaveLeaf>& leaves,
-                       const std::vector<PieceRecord>& pieces) {
-  const std::string structure = EncodeStructure(leaves);
+std::string EncodePlan(absl::string_view structure, const std::vector<PieceRecord>& pieces) {
   return absl::StrCat(structure.size(), ":", structure, EncodePieces(pieces));
 }
 
@@ -242,7 +240,7 @@ class OrbaxTreeSaver {
     CAIRN_ASSIGN_OR_RETURN(
         const std::vector<std::string> plans,
         coordinator_.Gather("cairn.orbax.plan",
-                            EncodeOutcome(planned, EncodePlan(leaves_, pieces_))));
+                            EncodeOutcome(planned, EncodePlan(structure_, pieces_))));
     absl::Status prepared = planned;
     if (coordinator_.is_primary()) {
       prepared = FirstFailure(plans, "planning the save");
@@ -268,6 +266,7 @@ class OrbaxTreeSaver {
     CAIRN_RETURN_IF_ERROR(CheckTreeText(tree));
     CAIRN_ASSIGN_OR_RETURN(leaves_,
                            FlattenForOrbax(tree, options_.orbax_array_type, options_.layout));
+    structure_ = EncodeStructure(leaves_);
     for (const OrbaxSaveLeaf& leaf : leaves_) {
       if (leaf.node->kind() == Tree::Kind::kArray) {
         CAIRN_RETURN_IF_ERROR(PlanArray(leaf));
@@ -320,12 +319,11 @@ class OrbaxTreeSaver {
   // its zarr.json reads.
   absl::Status CheckPieces(const std::vector<std::string>& plans) {
     std::map<std::string, std::vector<PieceRecord>> by_param;
-    const std::string structure = EncodeStructure(leaves_);
     for (size_t process = 0; process < plans.size(); ++process) {
       CAIRN_ASSIGN_OR_RETURN(const std::string payload, DecodeOutcome(plans[process]));
       CAIRN_ASSIGN_OR_RETURN(const SentPlan sent, SplitPlan(payload));
-      if (sent.structure != structure) {
-        return StructureMismatch(structure, sent.structure, static_cast<int>(process));
+      if (sent.structure != structure_) {
+        return StructureMismatch(structure_, sent.structure, static_cast<int>(process));
       }
       CAIRN_ASSIGN_OR_RETURN(std::vector<PieceRecord> pieces, DecodePieces(sent.pieces));
       for (PieceRecord& p : pieces) by_param[p.param].push_back(std::move(p));
@@ -536,6 +534,7 @@ class OrbaxTreeSaver {
   SaveDirectory directory_;
 
   std::vector<OrbaxSaveLeaf> leaves_;
+  std::string structure_;  // EncodeStructure(leaves_), sent to and compared by the primary
   std::vector<ArrayJob> jobs_;
   std::vector<PieceRecord> pieces_;
   std::map<std::string, std::string> strings_;
