@@ -138,10 +138,11 @@ class Array {
 
   // Marks this array as the piece of a global array at `origin`; checked when saved.
   Array& set_placement(ShardPlacement placement) {
-    placement_ = std::move(placement);
+    placement_ = std::make_shared<const ShardPlacement>(std::move(placement));
     return *this;
   }
-  const std::optional<ShardPlacement>& placement() const { return placement_; }
+  // The placement set, or null.
+  const ShardPlacement* placement() const { return placement_.get(); }
   // The global array's shape: shape() unless a placement says otherwise.
   const Shape& global_shape() const { return placement_ ? placement_->global_shape : shape_; }
 
@@ -162,7 +163,9 @@ class Array {
   std::shared_ptr<void> owner_;
   const void* data_;
   bool writable_;
-  std::optional<ShardPlacement> placement_;
+  // Held apart and shared by copies (it is immutable): most arrays have none, and inline it would
+  // make every array, and every tree node, as large as a placement.
+  std::shared_ptr<const ShardPlacement> placement_;
 };
 
 // Creates owning arrays without zero-filling them, for loads that overwrite every byte.

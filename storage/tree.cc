@@ -131,7 +131,7 @@ Tree Tree::Bytes(std::string value) {
 }
 Tree Tree::Spec(ArraySpec spec) {
   Tree tree(Kind::kArraySpec);
-  tree.value_ = std::move(spec);
+  tree.value_ = std::make_shared<const ArraySpec>(std::move(spec));
   return tree;
 }
 Tree Tree::TypeOnly(LeafType type) {

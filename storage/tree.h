@@ -172,7 +172,7 @@ class Tree {
   const std::string& string_value() const {
     return std::get<std::string>(value_);
   }  // string, bytes
-  const ArraySpec& spec() const { return std::get<ArraySpec>(value_); }
+  const ArraySpec& spec() const { return *std::get<std::shared_ptr<const ArraySpec>>(value_); }
   LeafType type_only() const { return std::get<LeafType>(value_); }
 
   // Calls `fn` on every leaf (anything that is not a container) in order, with its path.
@@ -187,7 +187,10 @@ class Tree {
   Kind kind_;
   std::vector<std::string> keys_;                // dict keys, parallel to children_
   std::vector<std::unique_ptr<Tree>> children_;  // one node each: references stay valid
-  std::variant<std::monostate, Array, int64_t, double, bool, std::string, ArraySpec, LeafType>
+  // A spec is held apart and shared by copies (it is immutable): inline it would make every node
+  // of every tree, concrete ones included, as large as an ArraySpec.
+  std::variant<std::monostate, Array, int64_t, double, bool, std::string,
+               std::shared_ptr<const ArraySpec>, LeafType>
       value_;
 };
 

@@ -56,6 +56,19 @@ absl::string_view NodeKindName(const format::Node& node) {
   }
 }
 
+// The origin of a whole array of rank `rank`: made once for common ranks (a load of many small
+// arrays would otherwise allocate one per array), else in `storage`.
+const Shape& ZeroOrigin(size_t rank, Shape* storage) {
+  static const std::vector<Shape>* const zeros = [] {
+    auto* made = new std::vector<Shape>();
+    for (size_t r = 0; r <= 8; ++r) made->push_back(Shape(r, 0));
+    return made;
+  }();
+  if (rank < zeros->size()) return (*zeros)[rank];
+  storage->assign(rank, 0);
+  return *storage;
+}
+
 // Abstract dicts of up to this many keys find them in the stored dict by a scan.
 constexpr size_t kScannedKeys = 8;
 
@@ -79,13 +92,16 @@ class TreeLoader {
 
   absl::StatusOr<Tree> Load(const Tree& abstract) {
     if (options_.map_arrays && options_.map_report != nullptr) *options_.map_report = MapReport();
-    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, stored_.root(), KeyPath()));
+    KeyPath path;
+    CAIRN_ASSIGN_OR_RETURN(Tree result, Match(abstract, stored_.root(), path));
     CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return result;
   }
 
  private:
-  absl::StatusOr<Tree> Match(const Tree& abstract, const format::Node& node, const KeyPath& path) {
+  // `path` is the key path of `node`, extended and restored on the way down (an error returns
+  // with it extended).
+  absl::StatusOr<Tree> Match(const Tree& abstract, const format::Node& node, KeyPath& path) {
     switch (abstract.kind()) {
       case Tree::Kind::kPlaceholder:
         return Tree::Placeholder();
@@ -127,8 +143,7 @@ class TreeLoader {
     return absl::InternalError("unknown tree kind");
   }
 
-  absl::StatusOr<Tree> MatchDict(const Tree& abstract, const format::Node& node,
-                                 const KeyPath& path) {
+  absl::StatusOr<Tree> MatchDict(const Tree& abstract, const format::Node& node, KeyPath& path) {
     if (node.kind_case() != format::Node::kDict) return Mismatch(path, "a dict", node);
     const format::Dict& dict = node.dict();
     // An abstract tree made from the saved one lists its keys in the stored order, so the key
@@ -165,7 +180,9 @@ class TreeLoader {
                          ": the checkpoint has no such key (it has: ",
                          absl::StrJoin(dict.keys().begin(), dict.keys().end(), ", "), ")"));
       }
-      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], dict.values(found), path.Child(key)));
+      path.Push(key);
+      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], dict.values(found), path));
+      path.Pop();
       values.push_back(std::move(child));
     }
     if (!options_.partial && abstract.size() != static_cast<size_t>(dict.keys_size())) {
@@ -182,7 +199,7 @@ class TreeLoader {
   }
 
   absl::StatusOr<Tree> MatchSequence(const Tree& abstract, const format::Node& node,
-                                     const KeyPath& path) {
+                                     KeyPath& path) {
     const bool list = abstract.kind() == Tree::Kind::kList;
     if (node.kind_case() != (list ? format::Node::kList : format::Node::kTuple)) {
       return Mismatch(path, list ? "a list" : "a tuple", node);
@@ -195,20 +212,24 @@ class TreeLoader {
     }
     Tree result = list ? Tree::List() : Tree::Tuple();
     for (size_t i = 0; i < abstract.size(); ++i) {
-      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], seq.items(i), path.Child(i)));
+      path.Push(i);
+      CAIRN_ASSIGN_OR_RETURN(Tree child, Match(abstract[i], seq.items(i), path));
+      path.Pop();
       result.Append(std::move(child));
     }
     return result;
   }
 
-  absl::StatusOr<Tree> AsSaved(const format::Node& node, const KeyPath& path) {
+  absl::StatusOr<Tree> AsSaved(const format::Node& node, KeyPath& path) {
     switch (node.kind_case()) {
       case format::Node::kDict: {
         const format::Dict& dict = node.dict();
         std::vector<Tree> values;
         values.reserve(dict.values_size());
         for (int i = 0; i < dict.keys_size(); ++i) {
-          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(dict.values(i), path.Child(dict.keys(i))));
+          path.Push(dict.keys(i));
+          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(dict.values(i), path));
+          path.Pop();
           values.push_back(std::move(child));
         }
         return Tree::DictFrom({dict.keys().begin(), dict.keys().end()}, std::move(values));
@@ -219,8 +240,9 @@ class TreeLoader {
         const format::Sequence& seq = list ? node.list() : node.tuple();
         Tree result = list ? Tree::List() : Tree::Tuple();
         for (int i = 0; i < seq.items_size(); ++i) {
-          CAIRN_ASSIGN_OR_RETURN(Tree child,
-                                 AsSaved(seq.items(i), path.Child(static_cast<size_t>(i))));
+          path.Push(static_cast<size_t>(i));
+          CAIRN_ASSIGN_OR_RETURN(Tree child, AsSaved(seq.items(i), path));
+          path.Pop();
           result.Append(std::move(child));
         }
         return result;
@@ -261,7 +283,7 @@ class TreeLoader {
     }
     CAIRN_ASSIGN_OR_RETURN(const format::ArrayLeaf* resolved, stored_.ResolveArray(node, path));
     const format::ArrayLeaf& leaf = *resolved;
-    const std::string where = path.ToString();
+    std::string where = path.ToString();
     const DType stored = static_cast<DType>(leaf.stored_dtype());
     const Shape global = ToShape(leaf.global_shape());
     const std::optional<Array>& destination = spec.destination;
@@ -272,7 +294,7 @@ class TreeLoader {
     const DType dtype = spec.dtype    ? *spec.dtype
                         : destination ? destination->dtype()
                                       : static_cast<DType>(leaf.dtype());
-    const Shape shape = spec.shape ? *spec.shape : destination ? destination->shape() : global;
+    const Shape& shape = spec.shape ? *spec.shape : destination ? destination->shape() : global;
     if (destination && (destination->dtype() != dtype || destination->shape() != shape)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the destination for ", where, " is ", DTypeName(destination->dtype()),
@@ -287,7 +309,8 @@ class TreeLoader {
           absl::StrCat("requested shape ", ShapeToString(shape), " at ", where,
                        " has a different rank than the stored shape ", ShapeToString(global)));
     }
-    const Shape origin = spec.origin ? *spec.origin : Shape(global.size(), 0);
+    Shape zeros;
+    const Shape& origin = spec.origin ? *spec.origin : ZeroOrigin(global.size(), &zeros);
     if (origin.size() != global.size()) {
       return absl::InvalidArgumentError(absl::StrCat("region origin ", ShapeToString(origin),
                                                      " at ", where, " has the wrong rank for ",
@@ -319,7 +342,7 @@ class TreeLoader {
       if (!destination) {
         if (dtype != stored) {
           reason = MapFallback::kCast;
-        } else if (origin != Shape(global.size(), 0)) {
+        } else if (spec.origin && origin != ZeroOrigin(global.size(), &zeros)) {
           reason = MapFallback::kRegion;
         } else if (shape != global) {
           reason = MapFallback::kPadding;
@@ -345,8 +368,8 @@ class TreeLoader {
                       ? ArrayAllocator::AllocateUninitialized(dtype, shape, *options_.memory)
                       : ArrayAllocator::AllocateUninitialized(dtype, shape));
     }
-    CAIRN_ASSIGN_OR_RETURN(const bool covered,
-                           stored_.Plan(leaf, result, origin, where, options_.saturate_casts));
+    CAIRN_ASSIGN_OR_RETURN(const bool covered, stored_.Plan(leaf, result, origin, std::move(where),
+                                                            options_.saturate_casts));
     if (!covered && result.byte_size() > 0)
       std::memset(result.mutable_data(), 0, result.byte_size());
     return Tree::FromArray(std::move(result));
@@ -482,10 +505,11 @@ class TreeLoader {
     }
     CAIRN_RETURN_IF_ERROR(CheckCastable(static_cast<DType>(leaf.stored_dtype()), dtype));
     CAIRN_ASSIGN_OR_RETURN(Array one, Array::Allocate(dtype, global));
-    const std::string where = path.ToString();
+    std::string where = path.ToString();
     const Shape origin(global.size(), 0);
     CAIRN_RETURN_IF_ERROR(stored_.Prepare(leaf, origin, global, where).status());
-    CAIRN_RETURN_IF_ERROR(stored_.Plan(leaf, one, origin, where, options_.saturate_casts).status());
+    CAIRN_RETURN_IF_ERROR(
+        stored_.Plan(leaf, one, origin, std::move(where), options_.saturate_casts).status());
     CAIRN_RETURN_IF_ERROR(stored_.ExecutePlanned(pool_, parallelism_));
     return one;
   }

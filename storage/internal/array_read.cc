@@ -16,14 +16,16 @@
 namespace cairn {
 namespace {
 
-Shape ToShape(const google::protobuf::RepeatedField<uint64_t>& dims) {
-  return Shape(dims.begin(), dims.end());
+Dims ToDims(const google::protobuf::RepeatedField<uint64_t>& dims) {
+  return Dims(dims.begin(), dims.end());
 }
+
+Dims ToDims(const Shape& shape) { return Dims(shape.begin(), shape.end()); }
 
 // An n-d box in global coordinates.
 struct Box {
-  Shape origin;
-  Shape extent;
+  Dims origin;
+  Dims extent;
 };
 
 // The intersection of two boxes of equal rank; false when it is empty. Rank-0 boxes (scalars)
@@ -42,19 +44,21 @@ bool Intersect(const Box& a, const Box& b, Box* out) {
   return true;
 }
 
-uint64_t Volume(const Shape& extent) {
+uint64_t Volume(const Dims& extent) {
   uint64_t v = 1;
   for (int64_t e : extent) v *= static_cast<uint64_t>(e);
   return v;
 }
 
-// The box chunk `c` of `shard` occupies in the global array.
+// The box chunk `c` of `shard` occupies in the global array: rows [c * chunk_rows, ...) of the
+// shard's.
 Box ChunkBox(const format::ArrayLeaf& leaf, const format::Shard& shard, int c) {
-  Box box{ToShape(shard.origin()), ToShape(shard.shape())};
+  Box box{ToDims(shard.origin()), ToDims(shard.shape())};
   if (!box.extent.empty()) {
-    const RowRange rows = ChunkRowRange(box.extent, leaf.chunk_rows(), c);
-    box.origin[0] += static_cast<int64_t>(rows.begin);
-    box.extent[0] = static_cast<int64_t>(rows.size());
+    const uint64_t rows = static_cast<uint64_t>(box.extent[0]);
+    const uint64_t begin = static_cast<uint64_t>(c) * leaf.chunk_rows();
+    box.origin[0] += static_cast<int64_t>(begin);
+    box.extent[0] = static_cast<int64_t>(std::min(begin + leaf.chunk_rows(), rows) - begin);
   }
   return box;
 }
@@ -113,13 +117,17 @@ absl::StatusOr<std::shared_ptr<const FileMapping>> DataFiles::Map(uint32_t file)
 
 absl::StatusOr<uint64_t> DataFiles::OpenFor(const format::ArrayLeaf& leaf, const Shape& origin,
                                             const Shape& shape) {
-  const Box region{origin, shape};
+  const Box region{ToDims(origin), ToDims(shape)};
   uint64_t filled = 0;
   for (const format::Shard& shard : leaf.shards()) {
     for (int c = 0; c < shard.chunks_size(); ++c) {
       Box part;
       if (Intersect(ChunkBox(leaf, shard, c), region, &part)) {
-        CAIRN_RETURN_IF_ERROR(Get(shard.chunks(c).file()).status());
+        const uint32_t file = shard.chunks(c).file();
+        if (!checked_[file]) {
+          CAIRN_RETURN_IF_ERROR(Get(file).status());
+          checked_[file] = true;
+        }
         filled += Volume(part.extent);
       }
     }
@@ -127,20 +135,63 @@ absl::StatusOr<uint64_t> DataFiles::OpenFor(const format::ArrayLeaf& leaf, const
   return filled;
 }
 
+namespace {
+
+constexpr uint64_t kKeptPlanBytes = uint64_t{64} << 20;
+
+absl::Mutex kept_plan_mu(absl::kConstInit);
+ReadPlan* kept_plan ABSL_GUARDED_BY(kept_plan_mu) = nullptr;
+
+uint64_t PlanBytes(const ReadPlan& plan) {
+  return plan.reads.capacity() * sizeof(ChunkRead) + plan.targets.capacity() * sizeof(ReadTarget);
+}
+
+}  // namespace
+
+ReadPlan TakeReadPlan(uint64_t chunks) {
+  ReadPlan plan;
+  {
+    absl::MutexLock lock(&kept_plan_mu);
+    if (kept_plan != nullptr) {
+      plan = std::move(*kept_plan);
+      delete kept_plan;
+      kept_plan = nullptr;
+    }
+  }
+  plan.reads.reserve(chunks);
+  plan.targets.reserve(chunks);
+  return plan;
+}
+
+void GiveBackReadPlan(ReadPlan plan) {
+  if (PlanBytes(plan) > kKeptPlanBytes) return;
+  plan.reads.clear();
+  plan.targets.clear();  // frees the paths now, outside the lock
+  absl::MutexLock lock(&kept_plan_mu);
+  if (kept_plan == nullptr) {
+    kept_plan = new ReadPlan(std::move(plan));
+  } else if (PlanBytes(plan) > PlanBytes(*kept_plan)) {
+    *kept_plan = std::move(plan);
+  }
+}
+
 void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, const Shape& origin,
-                    const std::string& path, bool saturate_casts, std::vector<ChunkRead>* reads,
-                    bool* fully_covered) {
-  const Box region{origin, destination.shape()};
+                    std::string path, bool saturate_casts, ReadPlan* plan, bool* fully_covered) {
+  const uint32_t target = static_cast<uint32_t>(plan->targets.size());
+  plan->targets.push_back(ReadTarget{static_cast<char*>(destination.mutable_data()),
+                                     destination.dtype(), ToDims(destination.shape()),
+                                     ToDims(origin), std::move(path), saturate_casts});
+  const Box region{plan->targets.back().origin, plan->targets.back().shape};
   const DType stored = static_cast<DType>(leaf.stored_dtype());
   const uint64_t row_bytes = RowElements(destination.shape()) * DTypeSize(stored);
   uint64_t covered = 0;
+  Box piece;
+  Box part;
   for (const format::Shard& shard : leaf.shards()) {
-    Box piece;
-    if (!Intersect(Box{ToShape(shard.origin()), ToShape(shard.shape())}, region, &piece)) continue;
+    if (!Intersect(Box{ToDims(shard.origin()), ToDims(shard.shape())}, region, &piece)) continue;
     covered += Volume(piece.extent);
     for (int c = 0; c < shard.chunks_size(); ++c) {
       const Box chunk_box = ChunkBox(leaf, shard, c);
-      Box part;
       if (!Intersect(chunk_box, region, &part)) continue;
       // Whole and contiguous in the destination: needed whole, with the destination's rows
       // being the chunk's rows.
@@ -156,26 +207,24 @@ void PlanArrayReads(const format::ArrayLeaf& leaf, const Array& destination, con
                 : static_cast<int64_t>(static_cast<uint64_t>(part.origin[0] - region.origin[0]) *
                                        row_bytes);
       }
-      reads->push_back(
-          ChunkRead{&leaf, &shard, c, destination, origin, path, place_offset, saturate_casts});
+      plan->reads.push_back(ChunkRead{&leaf, &shard, c, target, place_offset});
     }
   }
   *fully_covered = leaf.shards_size() == 1 && covered == Volume(region.extent);
 }
 
 absl::StatusOr<std::variant<Array, MapFallback>> MapArrayReads(const format::ArrayLeaf& leaf,
-                                                               const std::string& path,
-                                                               DataFiles& files,
-                                                               std::vector<ChunkRead>* reads) {
+                                                               std::string path, DataFiles& files,
+                                                               ReadPlan* plan) {
   if (leaf.compression() != format::COMPRESSION_NONE) return MapFallback::kCompressed;
   const DType dtype = static_cast<DType>(leaf.stored_dtype());
   const size_t width = DTypeSize(dtype);
-  const Shape global = ToShape(leaf.global_shape());
+  const Dims global = ToDims(leaf.global_shape());
   const uint64_t bytes = Volume(global) * width;
   if (bytes == 0) return MapFallback::kEmpty;
   if (leaf.shards_size() != 1) return MapFallback::kLayout;
   const format::Shard& shard = leaf.shards(0);
-  if (ToShape(shard.shape()) != global || shard.chunks_size() == 0) return MapFallback::kLayout;
+  if (ToDims(shard.shape()) != global || shard.chunks_size() == 0) return MapFallback::kLayout;
   // The chunks must lie one after the other, each exactly its elements, from an offset at
   // which the elements are aligned: then the file's bytes are the array's.
   const format::Chunk& first = shard.chunks(0);
@@ -197,20 +246,17 @@ absl::StatusOr<std::variant<Array, MapFallback>> MapArrayReads(const format::Arr
                                             " bytes"));
   }
   const char* data = mapping->data() + first.offset();
-  Array view = Array::SharedView(dtype, global, std::shared_ptr<const void>(mapping, data), data);
-  const Shape origin(global.size(), 0);
+  const uint32_t target = static_cast<uint32_t>(plan->targets.size());
+  plan->targets.push_back(
+      ReadTarget{const_cast<char*>(data), dtype, global, Dims(global.size(), 0), std::move(path)});
   for (int c = 0; c < shard.chunks_size(); ++c) {
-    ChunkRead read{&leaf,
-                   &shard,
-                   c,
-                   view,
-                   origin,
-                   path,
+    ChunkRead read{&leaf, &shard, c, target,
                    static_cast<int64_t>(shard.chunks(c).offset() - first.offset())};
     read.mapped = true;
-    reads->push_back(std::move(read));
+    plan->reads.push_back(read);
   }
-  return view;
+  return Array::SharedView(dtype, Shape(global.begin(), global.end()),
+                           std::shared_ptr<const void>(mapping, data), data);
 }
 
 namespace {
@@ -230,41 +276,35 @@ bool Joinable(const ChunkRead& read) {
 
 const format::Chunk& ChunkOf(const ChunkRead& read) { return read.shard->chunks(read.chunk); }
 
-char* Place(const ChunkRead& read) {
-  return static_cast<char*>(read.destination.mutable_data()) + read.place_offset;
-}
-
 // Says which file and array a failed decode was of (built only then: loads decode many chunks).
 absl::Status InContext(const absl::Status& status, const ReadableFile& file,
-                       const ChunkRead& read) {
+                       const ReadTarget& target) {
   if (status.ok()) return status;
   return absl::Status(status.code(),
-                      absl::StrCat(file.path(), " (", read.path, "): ", status.message()));
+                      absl::StrCat(file.path(), " (", target.path, "): ", status.message()));
 }
 
-absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
+absl::Status ExecuteChunkRead(const ChunkRead& read, const ReadTarget& target, DataFiles& files) {
   const format::ArrayLeaf& leaf = *read.leaf;
   const format::Chunk& chunk = ChunkOf(read);
   CAIRN_ASSIGN_OR_RETURN(const ReadableFile* file, files.Get(chunk.file()));
   const DType stored = static_cast<DType>(leaf.stored_dtype());
   const size_t width = DTypeSize(stored);
-  const Array& dst = read.destination;
   const Box chunk_box = ChunkBox(leaf, *read.shard, read.chunk);
   const uint64_t raw_size = Volume(chunk_box.extent) * width;
   const format::Compression compression = leaf.compression();
+  char* place = read.place_offset >= 0 ? target.data + read.place_offset : nullptr;
   if (read.mapped) {
     // Checked where it lies: decoding an uncompressed chunk onto itself writes nothing.
-    char* bytes = const_cast<char*>(static_cast<const char*>(dst.data())) + read.place_offset;
-    return InContext(DecodeChunk(absl::string_view(bytes, raw_size), compression, width,
-                                 chunk.checksum(), raw_size, bytes),
-                     *file, read);
+    return InContext(DecodeChunk(absl::string_view(place, raw_size), compression, width,
+                                 chunk.checksum(), raw_size, place),
+                     *file, target);
   }
-  char* place = read.place_offset >= 0 ? Place(read) : nullptr;
   if (place != nullptr && compression == format::COMPRESSION_NONE) {
     CAIRN_RETURN_IF_ERROR(ReadFully(*file, chunk.offset(), raw_size, place));
     return InContext(DecodeChunk(absl::string_view(place, raw_size), compression, width,
                                  chunk.checksum(), raw_size, place),
-                     *file, read);
+                     *file, target);
   }
 
   ScratchBuffer stored_bytes(ScratchUse::kStored, chunk.stored_size());
@@ -282,9 +322,9 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
   CAIRN_RETURN_IF_ERROR(
       InContext(DecodeChunk(absl::string_view(stored_bytes.data(), chunk.stored_size()),
                             compression, width, chunk.checksum(), raw_size, raw),
-                *file, read));
+                *file, target));
   if (place != nullptr) return absl::OkStatus();
-  const Box region{read.region_origin, dst.shape()};
+  const Box region{target.origin, target.shape};
   Box part;
   Intersect(chunk_box, region, &part);  // non-empty: the read was planned for it
   Shape src_origin(part.origin.size()), dst_origin(part.origin.size());
@@ -292,10 +332,12 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
     src_origin[d] = part.origin[d] - chunk_box.origin[d];
     dst_origin[d] = part.origin[d] - region.origin[d];
   }
+  const Shape chunk_extent(chunk_box.extent.begin(), chunk_box.extent.end());
   const std::optional<Shape> misfit =
-      CopyBox(BoxView{raw, stored, chunk_box.extent, src_origin},
-              BoxView{dst.mutable_data(), dst.dtype(), dst.shape(), dst_origin}, part.extent,
-              !read.saturate_casts);
+      CopyBox(BoxView{raw, stored, chunk_extent, src_origin},
+              BoxView{target.data, target.dtype, Shape(target.shape.begin(), target.shape.end()),
+                      dst_origin},
+              Shape(part.extent.begin(), part.extent.end()), !target.saturate_casts);
   if (misfit) {
     Shape element = *misfit;
     uint64_t flat = 0;
@@ -303,7 +345,7 @@ absl::Status ExecuteChunkRead(const ChunkRead& read, DataFiles& files) {
       flat = flat * static_cast<uint64_t>(chunk_box.extent[d]) + static_cast<uint64_t>(element[d]);
       element[d] += chunk_box.origin[d];
     }
-    return UnrepresentableValueError(read.path, element, stored, raw, flat, dst.dtype());
+    return UnrepresentableValueError(target.path, element, stored, raw, flat, target.dtype);
   }
   return absl::OkStatus();
 }
@@ -334,8 +376,11 @@ std::vector<std::pair<size_t, size_t>> GroupChunkReads(const std::vector<ChunkRe
   return runs;
 }
 
-absl::Status ExecuteChunkReads(const ChunkRead* reads, size_t count, DataFiles& files) {
-  if (count == 1) return ExecuteChunkRead(reads[0], files);
+absl::Status ExecuteChunkReads(const ReadPlan& plan, size_t first_read, size_t last_read,
+                               DataFiles& files) {
+  const ChunkRead* reads = &plan.reads[first_read];
+  const size_t count = last_read - first_read;
+  if (count == 1) return ExecuteChunkRead(reads[0], plan.targets[reads[0].target], files);
   const format::Chunk& first = ChunkOf(reads[0]);
   const format::Chunk& last = ChunkOf(reads[count - 1]);
   const uint64_t begin = first.offset();
@@ -345,13 +390,14 @@ absl::Status ExecuteChunkReads(const ChunkRead* reads, size_t count, DataFiles& 
   CAIRN_RETURN_IF_ERROR(ReadFully(*file, begin, span, run.data()));
   for (size_t i = 0; i < count; ++i) {
     const ChunkRead& read = reads[i];
+    const ReadTarget& target = plan.targets[read.target];
     const format::Chunk& chunk = ChunkOf(read);
     CAIRN_RETURN_IF_ERROR(InContext(
         DecodeChunk(absl::string_view(run.data() + (chunk.offset() - begin), chunk.stored_size()),
                     format::COMPRESSION_NONE,
                     DTypeSize(static_cast<DType>(read.leaf->stored_dtype())), chunk.checksum(),
-                    chunk.stored_size(), Place(read)),
-        *file, read));
+                    chunk.stored_size(), target.data + read.place_offset),
+        *file, target));
   }
   return absl::OkStatus();
 }

@@ -16,11 +16,14 @@ namespace {
 class CairnStoredTree final : public StoredTree {
  public:
   CairnStoredTree(Filesystem& fs, const std::string& dir, std::shared_ptr<const ParsedIndex> parsed)
-      : parsed_(std::move(parsed)), files_(fs, JoinPath(dir, kTreeDataDirName), *parsed_->index) {
-    // Growing the list read by read would move every read planned so far each time it doubles:
-    // a third of a 100,000-leaf load.
-    reads_.reserve(parsed_->num_chunks);
-  }
+      : parsed_(std::move(parsed)),
+        files_(fs, JoinPath(dir, kTreeDataDirName), *parsed_->index),
+        // Growing the lists read by read would move every read planned so far each time they
+        // double: a third of a 100,000-leaf load. Arrays, with a target each, number at most
+        // the chunks unless empty.
+        plan_(TakeReadPlan(parsed_->num_chunks)) {}
+
+  ~CairnStoredTree() override { GiveBackReadPlan(std::move(plan_)); }
 
   const format::Node& root() const override { return parsed_->index->root(); }
 
@@ -37,24 +40,24 @@ class CairnStoredTree final : public StoredTree {
   }
 
   absl::StatusOr<bool> Plan(const format::ArrayLeaf& leaf, const Array& destination,
-                            const Shape& origin, const std::string& path,
-                            bool saturate_casts) override {
+                            const Shape& origin, std::string path, bool saturate_casts) override {
     bool covered = false;
-    PlanArrayReads(leaf, destination, origin, path, saturate_casts, &reads_, &covered);
+    PlanArrayReads(leaf, destination, origin, std::move(path), saturate_casts, &plan_, &covered);
     return covered;
   }
 
   absl::StatusOr<std::variant<Array, MapFallback>> MapArray(const format::ArrayLeaf& leaf,
-                                                            const std::string& path) override {
-    return MapArrayReads(leaf, path, files_, &reads_);
+                                                            std::string path) override {
+    return MapArrayReads(leaf, std::move(path), files_, &plan_);
   }
 
   absl::Status ExecutePlanned(ThreadPool* pool, int parallelism) override {
-    const std::vector<std::pair<size_t, size_t>> runs = GroupChunkReads(reads_);
+    const std::vector<std::pair<size_t, size_t>> runs = GroupChunkReads(plan_.reads);
     absl::Status status = ParallelFor(pool, runs.size(), parallelism, [&](size_t i) {
-      return ExecuteChunkReads(&reads_[runs[i].first], runs[i].second - runs[i].first, files_);
+      return ExecuteChunkReads(plan_, runs[i].first, runs[i].second, files_);
     });
-    reads_.clear();
+    plan_.reads.clear();
+    plan_.targets.clear();
     return status;
   }
 
@@ -91,7 +94,7 @@ class CairnStoredTree final : public StoredTree {
  private:
   std::shared_ptr<const ParsedIndex> parsed_;
   DataFiles files_;
-  std::vector<ChunkRead> reads_;
+  ReadPlan plan_;
 };
 
 }  // namespace

@@ -48,15 +48,15 @@ class StoredTree {
                                            const Shape& shape, const std::string& path) = 0;
   // Plans the reads that fill `destination` with the region of `leaf` at `origin`. Returns
   // whether they write every element of it; when not, the caller zero-fills it first.
+  // `path` names the array in messages. The destination's memory must live until the plan runs.
   virtual absl::StatusOr<bool> Plan(const format::ArrayLeaf& leaf, const Array& destination,
-                                    const Shape& origin, const std::string& path,
-                                    bool saturate_casts) = 0;
+                                    const Shape& origin, std::string path, bool saturate_casts) = 0;
   // The whole of `leaf` as a read-only view of the stored bytes, kept alive by the array, with
   // the verification of every byte of it planned (so that ExecutePlanned checks it before the
   // load returns); or why the stored bytes are not the array's or cannot be mapped. Called after
   // Prepare of the whole array. Formats other than cairn's decline.
   virtual absl::StatusOr<std::variant<Array, MapFallback>> MapArray(const format::ArrayLeaf& leaf,
-                                                                    const std::string& path) {
+                                                                    std::string path) {
     return MapFallback::kFormat;
   }
   // Executes every read planned so far, at most `parallelism` at a time on `pool`, and forgets

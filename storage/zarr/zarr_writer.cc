@@ -60,7 +60,7 @@ absl::StatusOr<Layout> PlanLayout(const Array& array, const Zarr3WriteOptions& o
   layout.width = DTypeSize(array.dtype());
   layout.piece = array.shape();
   const size_t rank = layout.piece.size();
-  const std::optional<ShardPlacement>& placement = array.placement();
+  const ShardPlacement* placement = array.placement();
   layout.global = options.global_shape ? *options.global_shape
                   : placement          ? placement->global_shape
                                        : layout.piece;

@@ -163,8 +163,7 @@ class OrbaxStoredTree final : public StoredTree {
   }
 
   absl::StatusOr<bool> Plan(const format::ArrayLeaf& leaf, const Array& destination,
-                            const Shape& origin, const std::string& path,
-                            bool saturate_casts) override {
+                            const Shape& origin, std::string path, bool saturate_casts) override {
     const ZarrArray& array = ArrayOf(leaf);
     ZarrReadOptions read;
     read.every_chunk_stored = metadata_.store_array_data_equal_to_fill_value;
