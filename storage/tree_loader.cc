@@ -342,7 +342,7 @@ class TreeLoader {
       if (!destination) {
         if (dtype != stored) {
           reason = MapFallback::kCast;
-        } else if (spec.origin && origin != ZeroOrigin(global.size(), &zeros)) {
+        } else if (std::any_of(origin.begin(), origin.end(), [](int64_t o) { return o != 0; })) {
           reason = MapFallback::kRegion;
         } else if (shape != global) {
           reason = MapFallback::kPadding;

@@ -16,11 +16,11 @@
 namespace cairn {
 namespace {
 
-Dims ToDims(const google::protobuf::RepeatedField<uint64_t>& dims) {
+// Of a Shape or of an index's repeated dimensions.
+template <typename Container>
+Dims ToDims(const Container& dims) {
   return Dims(dims.begin(), dims.end());
 }
-
-Dims ToDims(const Shape& shape) { return Dims(shape.begin(), shape.end()); }
 
 // An n-d box in global coordinates.
 struct Box {
@@ -50,15 +50,13 @@ uint64_t Volume(const Dims& extent) {
   return v;
 }
 
-// The box chunk `c` of `shard` occupies in the global array: rows [c * chunk_rows, ...) of the
-// shard's.
+// The box chunk `c` of `shard` occupies in the global array.
 Box ChunkBox(const format::ArrayLeaf& leaf, const format::Shard& shard, int c) {
   Box box{ToDims(shard.origin()), ToDims(shard.shape())};
   if (!box.extent.empty()) {
-    const uint64_t rows = static_cast<uint64_t>(box.extent[0]);
-    const uint64_t begin = static_cast<uint64_t>(c) * leaf.chunk_rows();
-    box.origin[0] += static_cast<int64_t>(begin);
-    box.extent[0] = static_cast<int64_t>(std::min(begin + leaf.chunk_rows(), rows) - begin);
+    const RowRange rows = ChunkRowRange(static_cast<uint64_t>(box.extent[0]), leaf.chunk_rows(), c);
+    box.origin[0] += static_cast<int64_t>(rows.begin);
+    box.extent[0] = static_cast<int64_t>(rows.size());
   }
   return box;
 }

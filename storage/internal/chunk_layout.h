@@ -35,9 +35,14 @@ struct RowRange {
   uint64_t size() const { return end - begin; }
 };
 
-inline RowRange ChunkRowRange(const Shape& shape, uint64_t chunk_rows, uint64_t chunk) {
+// The rows of chunk `chunk` of a shard of `rows` rows.
+inline RowRange ChunkRowRange(uint64_t rows, uint64_t chunk_rows, uint64_t chunk) {
   const uint64_t begin = chunk * chunk_rows;
-  return RowRange{begin, std::min(begin + chunk_rows, ShardRows(shape))};
+  return RowRange{begin, std::min(begin + chunk_rows, rows)};
+}
+
+inline RowRange ChunkRowRange(const Shape& shape, uint64_t chunk_rows, uint64_t chunk) {
+  return ChunkRowRange(ShardRows(shape), chunk_rows, chunk);
 }
 
 }  // namespace cairn
