@@ -5,9 +5,28 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-namespace cairn {
+#ifdef CAIRN_CHECKSUM_AVX2
+#include "cairn/utils/internal/checksum_avx2.h"
+#endif
 
-uint64_t Checksum64(const void* data, size_t size) { return XXH3_64bits(data, size); }
+namespace cairn {
+namespace {
+
+using Hash64 = uint64_t (*)(const void*, size_t);
+
+Hash64 PickHash64() {
+#ifdef CAIRN_CHECKSUM_AVX2
+  if (__builtin_cpu_supports("avx2")) return &internal::Checksum64Avx2;
+#endif
+  return [](const void* data, size_t size) -> uint64_t { return XXH3_64bits(data, size); };
+}
+
+}  // namespace
+
+uint64_t Checksum64(const void* data, size_t size) {
+  static const Hash64 hash = PickHash64();
+  return hash(data, size);
+}
 
 struct StreamingChecksum64::State {
   XXH3_state_t xxh;
