@@ -87,24 +87,16 @@ class WritebackRecorder final : public ForwardingFilesystem {
   uint64_t bytes() const { return bytes_.load(); }
 
  private:
-  class File final : public WritableFile {
+  class File final : public ForwardingWritableFile {
    public:
     File(std::unique_ptr<WritableFile> inner, std::atomic<uint64_t>* bytes)
-        : inner_(std::move(inner)), bytes_(bytes) {}
-    absl::Status Append(absl::string_view data) override { return inner_->Append(data); }
-    absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-      return inner_->WriteAt(offset, data);
-    }
-    absl::Status Sync() override { return inner_->Sync(); }
+        : ForwardingWritableFile(std::move(inner)), bytes_(bytes) {}
     void StartWriteback(uint64_t offset, uint64_t size) override {
       bytes_->fetch_add(size);
-      inner_->StartWriteback(offset, size);
+      inner()->StartWriteback(offset, size);
     }
-    absl::Status Close() override { return inner_->Close(); }
-    const std::string& path() const override { return inner_->path(); }
 
    private:
-    std::unique_ptr<WritableFile> inner_;
     std::atomic<uint64_t>* const bytes_;
   };
 

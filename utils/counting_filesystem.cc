@@ -7,30 +7,23 @@
 namespace cairn {
 namespace {
 
-class CountingFile final : public WritableFile {
+class CountingFile final : public ForwardingWritableFile {
  public:
   CountingFile(std::unique_ptr<WritableFile> inner, std::atomic<uint64_t>* counter)
-      : inner_(std::move(inner)), counter_(counter) {}
+      : ForwardingWritableFile(std::move(inner)), counter_(counter) {}
 
   absl::Status Append(absl::string_view data) override {
-    CAIRN_RETURN_IF_ERROR(inner_->Append(data));
+    CAIRN_RETURN_IF_ERROR(inner()->Append(data));
     counter_->fetch_add(data.size(), std::memory_order_relaxed);
     return absl::OkStatus();
   }
   absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-    CAIRN_RETURN_IF_ERROR(inner_->WriteAt(offset, data));
+    CAIRN_RETURN_IF_ERROR(inner()->WriteAt(offset, data));
     counter_->fetch_add(data.size(), std::memory_order_relaxed);
     return absl::OkStatus();
   }
-  absl::Status Sync() override { return inner_->Sync(); }
-  void StartWriteback(uint64_t offset, uint64_t size) override {
-    inner_->StartWriteback(offset, size);
-  }
-  absl::Status Close() override { return inner_->Close(); }
-  const std::string& path() const override { return inner_->path(); }
 
  private:
-  std::unique_ptr<WritableFile> inner_;
   std::atomic<uint64_t>* const counter_;
 };
 

@@ -1,10 +1,12 @@
-// A Filesystem that passes every operation to another one: the base of wrappers that change
-// only a few operations (counting bytes written, holding writers at a gate in tests).
+// A Filesystem, and a WritableFile, that pass every operation to another one: the bases of
+// wrappers that change only a few operations (counting bytes written, holding writers at a
+// gate in tests).
 #ifndef CAIRN_UTILS_FORWARDING_FILESYSTEM_H_
 #define CAIRN_UTILS_FORWARDING_FILESYSTEM_H_
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cairn/utils/filesystem.h"
@@ -45,6 +47,30 @@ class ForwardingFilesystem : public Filesystem {
 
  private:
   Filesystem* const inner_;
+};
+
+// A WritableFile that passes every operation to another one, which it owns: the base of file
+// wrappers that change only a few operations.
+class ForwardingWritableFile : public WritableFile {
+ public:
+  explicit ForwardingWritableFile(std::unique_ptr<WritableFile> inner) : inner_(std::move(inner)) {}
+
+  absl::Status Append(absl::string_view data) override { return inner_->Append(data); }
+  absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
+    return inner_->WriteAt(offset, data);
+  }
+  absl::Status Sync() override { return inner_->Sync(); }
+  void StartWriteback(uint64_t offset, uint64_t size) override {
+    inner_->StartWriteback(offset, size);
+  }
+  absl::Status Close() override { return inner_->Close(); }
+  const std::string& path() const override { return inner_->path(); }
+
+ protected:
+  WritableFile* inner() const { return inner_.get(); }
+
+ private:
+  const std::unique_ptr<WritableFile> inner_;
 };
 
 }  // namespace cairn

@@ -8,33 +8,23 @@
 namespace cairn {
 namespace {
 
-class SyncOnCloseFile final : public WritableFile {
+class SyncOnCloseFile final : public ForwardingWritableFile {
  public:
-  explicit SyncOnCloseFile(std::unique_ptr<WritableFile> inner) : inner_(std::move(inner)) {}
+  using ForwardingWritableFile::ForwardingWritableFile;
   // A file the writer forgot to close is still synced; an error here has no one to go to, and
   // the save that follows reads nothing from it, so it is the writer's own Close that reports.
   ~SyncOnCloseFile() override {
     if (!closed_) Close().IgnoreError();
   }
 
-  absl::Status Append(absl::string_view data) override { return inner_->Append(data); }
-  absl::Status WriteAt(uint64_t offset, absl::string_view data) override {
-    return inner_->WriteAt(offset, data);
-  }
-  absl::Status Sync() override { return inner_->Sync(); }
-  void StartWriteback(uint64_t offset, uint64_t size) override {
-    inner_->StartWriteback(offset, size);
-  }
   absl::Status Close() override {
     closed_ = true;
-    absl::Status synced = inner_->Sync();
-    absl::Status closed = inner_->Close();
+    absl::Status synced = inner()->Sync();
+    absl::Status closed = inner()->Close();
     return synced.ok() ? closed : synced;
   }
-  const std::string& path() const override { return inner_->path(); }
 
  private:
-  std::unique_ptr<WritableFile> inner_;
   bool closed_ = false;
 };
 
