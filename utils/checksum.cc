@@ -16,6 +16,9 @@ using Hash64 = uint64_t (*)(const void*, size_t);
 
 Hash64 PickHash64() {
 #ifdef CAIRN_CHECKSUM_AVX2
+  // Initialised here, as the first checksum may be taken before the runtime's own constructor
+  // has filled in the CPU's features.
+  __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2")) return &internal::Checksum64Avx2;
 #endif
   return [](const void* data, size_t size) -> uint64_t { return XXH3_64bits(data, size); };
