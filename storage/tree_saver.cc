@@ -131,12 +131,16 @@ class DataFileWriter {
     return WriteCompressed(compressed_[job - groups_.size()]);
   }
 
-  // Syncs (when asked) and closes; returns the file's size.
-  absl::StatusOr<uint64_t> Finish(bool sync) {
-    if (sync) CAIRN_RETURN_IF_ERROR(file_->Sync());
-    CAIRN_RETURN_IF_ERROR(file_->Close());
+  // The file's size once every job has run.
+  uint64_t size() {
     absl::MutexLock lock(&mu_);
     return std::max(fixed_end_, last_end_);
+  }
+
+  // Syncs (when asked) and closes.
+  absl::Status Finish(bool sync) {
+    if (sync) CAIRN_RETURN_IF_ERROR(file_->Sync());
+    return file_->Close();
   }
 
   const std::string& path() const { return file_->path(); }
@@ -246,7 +250,10 @@ class TreeSaver {
     CAIRN_RETURN_IF_ERROR(
         internal::ShareOutcome(coordinator_, "cairn.save.prepare", prepared).status());
 
-    absl::Status written = WriteData(plan.get(), process);
+    // A save by one process has its whole index once the data is written, and stages it while
+    // the data files are synced; it is published (renamed into place) only after them.
+    const bool stage_index = coordinator_.process_count() == 1;
+    absl::Status written = WriteData(plan.get(), process, stage_index);
     // The primary merges the others' indexes into its own; its own it does not need sent. Each
     // message is "I<n>:" with the n bytes of the process's replica records, then its index.
     std::string message = internal::EncodeOutcome(written);
@@ -259,7 +266,7 @@ class TreeSaver {
                            coordinator_.Gather("cairn.save.index", message));
     absl::Status committed = written;
     if (coordinator_.is_primary()) {
-      if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);
+      if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index, stage_index);
       if (!committed.ok()) Cleanup();
     }
     return internal::ShareOutcome(coordinator_, "cairn.save.commit", committed).status();
@@ -273,7 +280,7 @@ class TreeSaver {
     return status;
   }
 
-  absl::Status WriteData(SavePlan* plan, int process) {
+  absl::Status WriteData(SavePlan* plan, int process, bool stage_index) {
     format::TreeIndex& index = plan->index;
     std::vector<std::unique_ptr<DataFileWriter>> writers;
     std::vector<format::DataFile*> records;
@@ -340,16 +347,19 @@ class TreeSaver {
     CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, jobs.size(), parallelism_, [&](size_t i) {
       return writers[jobs[i].first]->RunJob(jobs[i].second);
     }));
-    CAIRN_RETURN_IF_ERROR(ParallelFor(pool_, writers.size(), parallelism_, [&](size_t w) {
-      CAIRN_ASSIGN_OR_RETURN(const uint64_t size, writers[w]->Finish(options_.sync));
-      records[w]->set_size(size);
-      return absl::OkStatus();
-    }));
-    return absl::OkStatus();
+    for (size_t w = 0; w < writers.size(); ++w) records[w]->set_size(writers[w]->size());
+    // The index first, so that it is staged beside the first file's sync rather than after it.
+    const size_t index_jobs = stage_index ? 1 : 0;
+    return ParallelFor(pool_, index_jobs + writers.size(), parallelism_, [&](size_t i) {
+      if (i < index_jobs) return StageIndexFile(fs_, dir_, index, options_.sync);
+      return writers[i - index_jobs]->Finish(options_.sync);
+    });
   }
 
-  absl::Status WriteMergedIndex(const std::vector<std::string>& gathered,
-                                format::TreeIndex* index) {
+  // Writes the index of every process's pieces; `staged`: that of this process alone, which
+  // WriteData staged, is only published.
+  absl::Status WriteMergedIndex(const std::vector<std::string>& gathered, format::TreeIndex* index,
+                                bool staged) {
     std::vector<ReplicaClaim> claims;
     std::vector<int> claimants;
     for (size_t p = 0; p < gathered.size(); ++p) {
@@ -398,7 +408,8 @@ class TreeSaver {
       }
     }
     if (options_.sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(data_dir_));
-    CAIRN_RETURN_IF_ERROR(WriteIndexFile(fs_, dir_, *index, options_.sync));
+    CAIRN_RETURN_IF_ERROR(staged ? PublishIndexFile(fs_, dir_, options_.sync)
+                                 : WriteIndexFile(fs_, dir_, *index, options_.sync));
     if (options_.sync) CAIRN_RETURN_IF_ERROR(directory_.SyncCreated());
     return absl::OkStatus();
   }

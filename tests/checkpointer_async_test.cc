@@ -2,10 +2,12 @@
 // state, one save is in flight at a time, only committed steps are listed, and an error in a
 // background save is never lost. A gate on the filesystem holds a save midway, deterministically.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -346,27 +348,34 @@ TEST(Preemption, ForcesTheNextSaveAndWaitsForIt) {
   EXPECT_THAT(ckpt->AllSteps(), ElementsAre(7));
 }
 
-TEST(Preemption, SigtermIsRecordedInsteadOfEndingTheProcess) {
-  TempDir tmp;
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    CheckpointerOptions options;
-    options.handle_sigterm = true;
-    options.save_policies = {SavePolicy::EveryNSteps(1000)};
-    absl::StatusOr<std::unique_ptr<Checkpointer>> ckpt = Checkpointer::Create(tmp.path(), options);
-    if (!ckpt.ok() || (*ckpt)->Preempted()) _exit(2);
-    ::raise(SIGTERM);
-    if (!(*ckpt)->Preempted() || !(*ckpt)->ShouldSave(5)) _exit(3);
-    absl::StatusOr<bool> saved = (*ckpt)->Save(5, StateAt(5));
-    _exit(saved.ok() && *saved ? 0 : 4);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+// In a process of its own: the child starts a Checkpointer and its threads, which a child forked
+// from a test process that already runs threads (earlier tests' pools) may not do.
+[[noreturn]] void SaveAfterSigterm(const std::string& dir) {
   CheckpointerOptions options;
-  EXPECT_THAT(OpenCheckpointer(tmp.path(), options)->AllSteps(), ElementsAre(5));
+  options.handle_sigterm = true;
+  options.save_policies = {SavePolicy::EveryNSteps(1000)};
+  absl::StatusOr<std::unique_ptr<Checkpointer>> ckpt = Checkpointer::Create(dir, options);
+  if (!ckpt.ok() || (*ckpt)->Preempted()) _exit(2);
+  ::raise(SIGTERM);
+  if (!(*ckpt)->Preempted() || !(*ckpt)->ShouldSave(5)) _exit(3);
+  absl::StatusOr<bool> saved = (*ckpt)->Save(5, StateAt(5));
+  _exit(saved.ok() && *saved ? 0 : 4);
+}
+
+TEST(Preemption, SigtermIsRecordedInsteadOfEndingTheProcess) {
+  // The threadsafe style runs the child by exec; the child runs this body again from the top,
+  // so it takes the parent's directory from the environment instead of making its own.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  constexpr char kDirVariable[] = "CAIRN_TEST_PREEMPTION_DIR";
+  std::optional<TempDir> tmp;
+  const char* inherited = std::getenv(kDirVariable);
+  if (inherited == nullptr) tmp.emplace();
+  const std::string dir = inherited != nullptr ? inherited : tmp->path();
+  ASSERT_EQ(::setenv(kDirVariable, dir.c_str(), 1), 0);
+  EXPECT_EXIT(SaveAfterSigterm(dir), ::testing::ExitedWithCode(0), "");
+  ::unsetenv(kDirVariable);
+  CheckpointerOptions options;
+  EXPECT_THAT(OpenCheckpointer(dir, options)->AllSteps(), ElementsAre(5));
 }
 
 }  // namespace

@@ -270,7 +270,21 @@ absl::Status ValidateTreeIndex(const format::TreeIndex& index, const std::string
   return IndexValidator(index, file).Node(index.root());
 }
 
+namespace {
+
+std::string IndexTempPath(const std::string& dir) {
+  return JoinPath(dir, std::string(kTreeIndexFileName) + ".tmp");
+}
+
+}  // namespace
+
 absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
+                            bool sync) {
+  CAIRN_RETURN_IF_ERROR(StageIndexFile(fs, dir, index, sync));
+  return PublishIndexFile(fs, dir, sync);
+}
+
+absl::Status StageIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
                             bool sync) {
   std::string payload;
   if (!index.SerializeToString(&payload)) {
@@ -284,11 +298,11 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format
   PutU64(&contents[24], Checksum64(payload));
   PutU64(&contents[32], Checksum64(contents.data(), 32));
   contents += payload;
+  return WriteStringToFile(fs, IndexTempPath(dir), contents, sync);
+}
 
-  const std::string final_path = JoinPath(dir, kTreeIndexFileName);
-  const std::string temp_path = final_path + ".tmp";
-  CAIRN_RETURN_IF_ERROR(WriteStringToFile(fs, temp_path, contents, sync));
-  CAIRN_RETURN_IF_ERROR(fs.Rename(temp_path, final_path));
+absl::Status PublishIndexFile(Filesystem& fs, const std::string& dir, bool sync) {
+  CAIRN_RETURN_IF_ERROR(fs.Rename(IndexTempPath(dir), JoinPath(dir, kTreeIndexFileName)));
   if (sync) CAIRN_RETURN_IF_ERROR(fs.SyncDir(dir));
   return absl::OkStatus();
 }

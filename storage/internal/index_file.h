@@ -26,8 +26,15 @@ inline constexpr size_t kIndexHeaderSize = 40;
 
 // Writes the index to `<dir>/_CAIRN_INDEX` through a temporary file and a rename, so that a
 // crash leaves either no index or a complete one; with `sync`, file and directory are fsynced.
+// The same as StageIndexFile followed by PublishIndexFile.
 absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
                             bool sync);
+// The two halves of WriteIndexFile, for a save that stages the index while its data is still
+// being synced and publishes it after: staging writes (and with `sync` fsyncs) the temporary
+// file, which no load reads; publishing renames it into place and, with `sync`, fsyncs `dir`.
+absl::Status StageIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
+                            bool sync);
+absl::Status PublishIndexFile(Filesystem& fs, const std::string& dir, bool sync);
 
 // A parsed index and the arena that owns it: one allocation block instead of one per message,
 // which makes reading (and freeing) a 10,000-leaf index several times cheaper.
