@@ -238,6 +238,7 @@ class TreeSaver {
                                          : *SingleProcessCoordinator::Default()),
         pool_(options.pool ? options.pool : ThreadPool::Shared()),
         parallelism_(options.parallelism > 0 ? options.parallelism : pool_->num_threads()),
+        stage_index_(coordinator_.process_count() == 1),
         directory_(fs_, dir) {}
 
   absl::Status Save(const Tree& tree) {
@@ -250,10 +251,7 @@ class TreeSaver {
     CAIRN_RETURN_IF_ERROR(
         internal::ShareOutcome(coordinator_, "cairn.save.prepare", prepared).status());
 
-    // A save by one process has its whole index once the data is written, and stages it while
-    // the data files are synced; it is published (renamed into place) only after them.
-    const bool stage_index = coordinator_.process_count() == 1;
-    absl::Status written = WriteData(plan.get(), process, stage_index);
+    absl::Status written = WriteData(plan.get(), process);
     // The primary merges the others' indexes into its own; its own it does not need sent. Each
     // message is "I<n>:" with the n bytes of the process's replica records, then its index.
     std::string message = internal::EncodeOutcome(written);
@@ -266,7 +264,7 @@ class TreeSaver {
                            coordinator_.Gather("cairn.save.index", message));
     absl::Status committed = written;
     if (coordinator_.is_primary()) {
-      if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index, stage_index);
+      if (committed.ok()) committed = WriteMergedIndex(gathered, &plan->index);
       if (!committed.ok()) Cleanup();
     }
     return internal::ShareOutcome(coordinator_, "cairn.save.commit", committed).status();
@@ -280,7 +278,7 @@ class TreeSaver {
     return status;
   }
 
-  absl::Status WriteData(SavePlan* plan, int process, bool stage_index) {
+  absl::Status WriteData(SavePlan* plan, int process) {
     format::TreeIndex& index = plan->index;
     std::vector<std::unique_ptr<DataFileWriter>> writers;
     std::vector<format::DataFile*> records;
@@ -349,17 +347,16 @@ class TreeSaver {
     }));
     for (size_t w = 0; w < writers.size(); ++w) records[w]->set_size(writers[w]->size());
     // The index first, so that it is staged beside the first file's sync rather than after it.
-    const size_t index_jobs = stage_index ? 1 : 0;
+    const size_t index_jobs = stage_index_ ? 1 : 0;
     return ParallelFor(pool_, index_jobs + writers.size(), parallelism_, [&](size_t i) {
       if (i < index_jobs) return StageIndexFile(fs_, dir_, index, options_.sync);
       return writers[i - index_jobs]->Finish(options_.sync);
     });
   }
 
-  // Writes the index of every process's pieces; `staged`: that of this process alone, which
-  // WriteData staged, is only published.
-  absl::Status WriteMergedIndex(const std::vector<std::string>& gathered, format::TreeIndex* index,
-                                bool staged) {
+  // Writes the index of every process's pieces; one staged by WriteData is only published.
+  absl::Status WriteMergedIndex(const std::vector<std::string>& gathered,
+                                format::TreeIndex* index) {
     std::vector<ReplicaClaim> claims;
     std::vector<int> claimants;
     for (size_t p = 0; p < gathered.size(); ++p) {
@@ -408,8 +405,8 @@ class TreeSaver {
       }
     }
     if (options_.sync) CAIRN_RETURN_IF_ERROR(fs_.SyncDir(data_dir_));
-    CAIRN_RETURN_IF_ERROR(staged ? PublishIndexFile(fs_, dir_, options_.sync)
-                                 : WriteIndexFile(fs_, dir_, *index, options_.sync));
+    CAIRN_RETURN_IF_ERROR(stage_index_ ? PublishIndexFile(fs_, dir_, options_.sync)
+                                       : WriteIndexFile(fs_, dir_, *index, options_.sync));
     if (options_.sync) CAIRN_RETURN_IF_ERROR(directory_.SyncCreated());
     return absl::OkStatus();
   }
@@ -427,6 +424,9 @@ class TreeSaver {
   Coordinator& coordinator_;
   ThreadPool* pool_;
   const int parallelism_;
+  // A save by one process has its whole index once the data is written, and stages it while
+  // the data files are synced; it is published (renamed into place) only after them.
+  const bool stage_index_;
   internal::SaveDirectory directory_;
 };
 
