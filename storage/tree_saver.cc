@@ -38,6 +38,10 @@ constexpr uint64_t kGroupBytes = uint64_t{4} << 20;
 constexpr uint64_t kLargeChunk = uint64_t{64} << 10;
 constexpr uint64_t kPageAlignment = 4096;
 constexpr uint64_t kSmallAlignment = 64;
+// Uncompressed chunks of a whole number of huge pages go first, one after the other from offset
+// 0, so each starts on a huge-page boundary: the page cache then holds them in huge pages that a
+// mapped load maps whole, where a chunk straddling the boundaries is mapped 4 KiB at a time.
+constexpr uint64_t kHugePage = uint64_t{2} << 20;
 
 uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -94,8 +98,8 @@ uint64_t StoredSize(const ChunkRef& chunk) {
   return chunk.elements * DTypeSize(chunk.piece->stored_dtype);
 }
 
-// Writes one data file: uncompressed chunks at offsets fixed up front (packed in groups),
-// compressed chunks appended behind them as they finish.
+// Writes one data file: uncompressed chunks at offsets fixed up front (those of whole huge pages
+// first, the rest packed in groups), compressed chunks appended behind them as they finish.
 class DataFileWriter {
  public:
   DataFileWriter(std::unique_ptr<WritableFile> file, bool sync)
@@ -103,23 +107,25 @@ class DataFileWriter {
 
   // Lays out `chunks` (all destined for this file). Must precede the writes.
   void Plan(const std::vector<ChunkRef>& chunks) {
-    for (const ChunkRef& chunk : chunks) {
-      if (chunk.piece->compression != format::COMPRESSION_NONE) {
-        compressed_.push_back(chunk);
-        continue;
+    // A piece's chunks are consecutive in `chunks`; a piece leads only if all of them are whole
+    // huge pages, so that no piece's chunks are split apart (a mapped load needs them adjoining).
+    std::vector<bool> leads(chunks.size());
+    for (size_t begin = 0, end; begin < chunks.size(); begin = end) {
+      bool whole = true;
+      for (end = begin; end < chunks.size() && chunks[end].piece == chunks[begin].piece; ++end) {
+        whole = whole && WholeHugePages(chunks[end]);
       }
-      const uint64_t size = StoredSize(chunk);
-      const uint64_t offset =
-          AlignUp(fixed_end_, size >= kLargeChunk ? kPageAlignment : kSmallAlignment);
-      chunk.record->set_offset(offset);
-      chunk.record->set_stored_size(size);
-      fixed_end_ = offset + size;
-      const bool small = size < kSmallChunk;
-      if (groups_.empty() || !small || !groups_.back().small ||
-          fixed_end_ - groups_.back().begin > kGroupBytes) {
-        groups_.push_back(Group{small, offset, {}});
+      std::fill(leads.begin() + begin, leads.begin() + end, whole);
+    }
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      if (leads[i]) Place(chunks[i]);
+    }
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      if (chunks[i].piece->compression != format::COMPRESSION_NONE) {
+        compressed_.push_back(chunks[i]);
+      } else if (!leads[i]) {
+        Place(chunks[i]);
       }
-      groups_.back().chunks.push_back(chunk);
     }
     tail_ = AlignUp(fixed_end_, kSmallAlignment);
   }
@@ -151,6 +157,29 @@ class DataFileWriter {
     uint64_t begin;
     std::vector<ChunkRef> chunks;
   };
+
+  static bool WholeHugePages(const ChunkRef& chunk) {
+    const uint64_t size = StoredSize(chunk);
+    return chunk.piece->compression == format::COMPRESSION_NONE && size != 0 &&
+           size % kHugePage == 0;
+  }
+
+  // Places an uncompressed chunk at the end of the fixed part, in a write of its own or packed
+  // with its small neighbours.
+  void Place(const ChunkRef& chunk) {
+    const uint64_t size = StoredSize(chunk);
+    const uint64_t offset =
+        AlignUp(fixed_end_, size >= kLargeChunk ? kPageAlignment : kSmallAlignment);
+    chunk.record->set_offset(offset);
+    chunk.record->set_stored_size(size);
+    fixed_end_ = offset + size;
+    const bool small = size < kSmallChunk;
+    if (groups_.empty() || !small || !groups_.back().small ||
+        fixed_end_ - groups_.back().begin > kGroupBytes) {
+      groups_.push_back(Group{small, offset, {}});
+    }
+    groups_.back().chunks.push_back(chunk);
+  }
 
   absl::Status WriteGroup(const Group& group) {
     if (group.chunks.size() == 1) {

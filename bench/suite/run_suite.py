@@ -62,6 +62,9 @@ def parse_args():
                         "main,compressed,async,scale")
     parser.add_argument("--only", choices=("limits",), help="limits: only the rows set "
                         "against a limit (main rows and limits, 100 and 100,000 leaves)")
+    parser.add_argument("--no-prime", dest="prime", action="store_false",
+                        help="do not touch and free fresh memory before each timed operation "
+                        "(see docs/BENCHMARKS.md, \"Fresh memory on this virtual machine\")")
     return parser.parse_args()
 
 
@@ -93,9 +96,23 @@ class Suite:
         self.cache = cache
         self.fio = fio
         self.states = states
+        self.state_bytes = {name: info["bytes"] for name, info in states.items()}
         self.results = suite_report.Results()
 
+    def prime(self, state_bytes):
+        """Under free page reporting, a guest hands the pages it freed back to the host within
+        about a second, and touching them again costs the host's faults: 30 times the guest's
+        (docs/BENCHMARKS.md). Touching and freeing more than the operation will take, just
+        before it, gives every library and limit pages the host still backs, as on a machine
+        without a hypervisor; without it a row depends on what ran a second before."""
+        if self.args.prime:
+            self.workers["cairn"].call(op="prime", bytes=self.prime_bytes(state_bytes))
+
+    def prime_bytes(self, state_bytes):
+        return state_bytes + state_bytes // 4 + (64 << 20) if self.args.prime else 0
+
     def run(self, lib, action, state, path, **extra):
+        self.prime(self.state_bytes[state])
         answer = self.workers[lib].call(op="run", lib=lib, action=action, state=state,
                                         path=path, **extra)
         return answer["seconds"]
@@ -106,7 +123,11 @@ class Suite:
     def limit_turn(self):
         """The memory limits for the main state's bytes, and the device's durable write."""
         record = self.results.add
-        memory = self.workers["cairn"].call(op="limits", state=MAIN_STATE)
+        # Primed before each first touch, inside the worker: the first one frees what the
+        # second would otherwise find already reported.
+        memory = self.workers["cairn"].call(
+            op="limits", state=MAIN_STATE,
+            prime_bytes=self.prime_bytes(self.state_bytes[MAIN_STATE]))
         for name in ("touch", "touch_huge", "memcpy"):
             record(name, LIMITS, memory[name])
         # A load into fresh memory at best faults its pages in as huge pages and copies.
@@ -183,6 +204,7 @@ class Suite:
         worker = self.workers["cairn"]
         for kind, mib, leaves in configs:
             state = worker.call(op="uniform", mib=mib, leaves=leaves)
+            self.state_bytes[state["name"]] = state["bytes"]
             key = "%s:%d:%d" % (kind, mib, leaves)
             for run in range(runs):
                 for lib in rotated(("cairn", "raw"), run):
@@ -209,6 +231,15 @@ def read_first_line(path):
         return "unknown"
 
 
+def fresh_memory(args):
+    order = read_first_line("/sys/module/page_reporting/parameters/page_reporting_order")
+    reporting = ("the kernel reports free pages to its host (order %s)" % order
+                 if order != "unknown" else "no free page reporting")
+    primed = ("memory touched and freed before each timed operation" if args.prime
+              else "not primed (--no-prime)")
+    return "%s; %s" % (reporting, primed)
+
+
 def machine(args, versions, cache, fio):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -232,6 +263,7 @@ def machine(args, versions, cache, fio):
         "huge_pages": "enabled %s, defrag %s" % (
             read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"),
             read_first_line("/sys/kernel/mm/transparent_hugepage/defrag")),
+        "fresh_memory": fresh_memory(args),
         "runs": {"main": args.runs, "compressed": args.compressed_runs,
                  "scale": args.runs if args.only else args.scale_runs,
                  "async_saves": args.async_saves},

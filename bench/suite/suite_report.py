@@ -218,6 +218,8 @@ class Report:
             lines.append("Limits: measured in the same runs, in a turn of their own in the "
                          "rotation; transparent huge pages %s; %s." %
                          (m["huge_pages"], m["fio"]))
+        if "fresh_memory" in m:
+            lines.append("Fresh memory: %s." % m["fresh_memory"])
         return lines
 
     def markdown(self):

@@ -8,8 +8,13 @@
 //    "path": P, "compress": false, "leaf": "params/layer3/mlp_in"}      -> {"seconds": s}
 //   {"op": "async", "state": NAME, "path": P, "saves": 6}
 //                                            -> {"first": s, "steady": s, "memcpy": s}
-//   {"op": "limits", "state": NAME}   the machine's memory limits for the state's bytes
+//   {"op": "limits", "state": NAME, "prime_bytes": N}   the machine's memory limits for the
+//                                 state's bytes, each first touch primed as by "prime" with N
 //                                            -> {"memcpy": s, "touch": s, "touch_huge": s}
+//   {"op": "prime", "bytes": N}   touches N bytes of fresh memory and frees them, so that the
+//                                 next operation's fresh pages are ones the host still backs
+//                                 (docs/BENCHMARKS.md, "Fresh memory on this virtual machine")
+//                                            -> {"seconds": s}
 // Actions beyond save, load and partial: "load_mapped" for cairn (map_arrays), "load_into" for
 // cairn (into buffers of the state's shape made and touched once, kept with the state), and
 // "pread" for raw (its file into touched memory; with "leaf", that leaf's bytes alone).
@@ -56,6 +61,11 @@ class Worker {
     if (op == "run") return Run(request);
     if (op == "async") return Async(request);
     if (op == "limits") return Limits(request);
+    if (op == "prime") {
+      absl::StatusOr<double> seconds = FirstTouchSeconds(request.at("bytes").get<uint64_t>(), true);
+      if (!seconds.ok()) return Json{{"error", seconds.status().ToString()}};
+      return Json{{"seconds", *seconds}};
+    }
     return Json{{"error", absl::StrCat("unknown op '", op, "'")}};
   }
 
@@ -152,7 +162,12 @@ class Worker {
     const BenchState* state = Find(request);
     if (state == nullptr) return Json{{"error", "unknown state"}};
     Json answer = Json::object();
+    const uint64_t prime_bytes = request.value("prime_bytes", uint64_t{0});
     for (const bool huge : {false, true}) {
+      if (prime_bytes > 0) {
+        absl::StatusOr<double> primed = FirstTouchSeconds(prime_bytes, true);
+        if (!primed.ok()) return Json{{"error", primed.status().ToString()}};
+      }
       absl::StatusOr<double> touch = FirstTouchSeconds(state->bytes, huge);
       if (!touch.ok()) return Json{{"error", touch.status().ToString()}};
       answer[huge ? "touch_huge" : "touch"] = *touch;
