@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <list>
 #include <memory>
 #include <optional>
@@ -286,19 +287,26 @@ absl::Status WriteIndexFile(Filesystem& fs, const std::string& dir, const format
 
 absl::Status StageIndexFile(Filesystem& fs, const std::string& dir, const format::TreeIndex& index,
                             bool sync) {
-  std::string payload;
-  if (!index.SerializeToString(&payload)) {
-    return absl::InternalError(absl::StrCat("cannot serialise the index for ", dir));
+  // Serialised straight behind its header, into memory never zeroed: the index of 100,000
+  // leaves is 5.4 MB, and a string for the payload and another for the file cost a zeroing, a
+  // copy and the page faults of both.
+  const size_t payload_size = index.ByteSizeLong();
+  if (payload_size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::InternalError(absl::StrCat("cannot serialise the index for ", dir, ": ",
+                                            payload_size, " bytes is past protobuf's 2 GiB"));
   }
-  std::string contents(kIndexHeaderSize, '\0');
-  std::memcpy(&contents[0], kMagic, sizeof(kMagic));
-  PutU32(&contents[8], index.format_version());
-  PutU32(&contents[12], 0);  // flags, reserved
-  PutU64(&contents[16], payload.size());
-  PutU64(&contents[24], Checksum64(payload));
-  PutU64(&contents[32], Checksum64(contents.data(), 32));
-  contents += payload;
-  return WriteStringToFile(fs, IndexTempPath(dir), contents, sync);
+  const size_t size = kIndexHeaderSize + payload_size;
+  const std::unique_ptr<char[]> contents(new char[size]);
+  char* const payload = contents.get() + kIndexHeaderSize;
+  index.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload));
+  std::memset(contents.get(), 0, kIndexHeaderSize);
+  std::memcpy(contents.get(), kMagic, sizeof(kMagic));
+  PutU32(contents.get() + 8, index.format_version());
+  PutU32(contents.get() + 12, 0);  // flags, reserved
+  PutU64(contents.get() + 16, payload_size);
+  PutU64(contents.get() + 24, Checksum64(payload, payload_size));
+  PutU64(contents.get() + 32, Checksum64(contents.get(), 32));
+  return WriteStringToFile(fs, IndexTempPath(dir), absl::string_view(contents.get(), size), sync);
 }
 
 absl::Status PublishIndexFile(Filesystem& fs, const std::string& dir, bool sync) {
