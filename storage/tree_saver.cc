@@ -52,7 +52,7 @@ constexpr size_t kFilePerWriterPieces = 4096;
 
 // Bounds of `files` runs of `pieces` of about equal bytes (fewer when pieces are few): run f is
 // [bounds[f], bounds[f + 1]). No run is empty.
-std::vector<size_t> SplitPieces(const std::vector<ArrayPiece>& pieces, size_t files) {
+std::vector<size_t> SplitPieces(const LargeVector<ArrayPiece>& pieces, size_t files) {
   std::vector<size_t> bounds = {0};
   if (pieces.empty()) return bounds;
   uint64_t total = 0;
@@ -79,7 +79,7 @@ struct ChunkRef {
 };
 
 // Appends the chunks of `piece` to `chunks`.
-void AddChunksOf(const ArrayPiece& piece, uint32_t file, std::vector<ChunkRef>* chunks) {
+void AddChunksOf(const ArrayPiece& piece, uint32_t file, LargeVector<ChunkRef>* chunks) {
   const Array& array = *piece.array;
   const uint64_t row_elements = RowElements(array.shape());
   const uint64_t n = NumChunks(array.shape(), piece.chunk_rows);
@@ -106,7 +106,7 @@ class DataFileWriter {
       : file_(std::move(file)), sync_(sync) {}
 
   // Lays out `chunks` (all destined for this file). Must precede the writes.
-  void Plan(const std::vector<ChunkRef>& chunks) {
+  void Plan(const LargeVector<ChunkRef>& chunks) {
     // A piece's chunks are consecutive in `chunks`; a piece leads only if all of them are whole
     // huge pages, so that no piece's chunks are split apart (a mapped load needs them adjoining).
     std::vector<bool> leads(chunks.size());
@@ -342,7 +342,7 @@ class TreeSaver {
           const ArrayPiece& piece = plan->pieces[i];
           count += NumChunks(piece.array->shape(), piece.chunk_rows);
         }
-        std::vector<ChunkRef> chunks;
+        LargeVector<ChunkRef> chunks;
         chunks.reserve(count);
         for (size_t i = bounds[f]; i < bounds[f + 1]; ++i) {
           AddChunksOf(plan->pieces[i], file_ids[f], &chunks);
@@ -356,7 +356,7 @@ class TreeSaver {
         if (NumChunks(piece.array->shape(), piece.chunk_rows) == 0) continue;
         CAIRN_ASSIGN_OR_RETURN(const uint32_t file,
                                open(absl::StrCat("l", i, ".p", process, ".dat")));
-        std::vector<ChunkRef> chunks;
+        LargeVector<ChunkRef> chunks;
         AddChunksOf(piece, file, &chunks);
         writers.back()->Plan(chunks);
       }

@@ -41,22 +41,12 @@ BlockCache& Kept() {
 }
 
 absl::StatusOr<std::shared_ptr<void>> HugePageBlock(uint64_t bytes) {
-  const uint64_t size = RoundUp(bytes, kHugePageBytes);
-  void* block = Kept().Take(size);
+  void* block = TakeHugePageBlock(bytes);
   if (block == nullptr) {
-    block = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (block == MAP_FAILED) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot map ", size, " bytes: ", std::strerror(errno)));
-    }
-#ifdef MADV_HUGEPAGE
-    // Advice only: where the kernel has no transparent huge pages the block keeps 4 KiB pages.
-    ::madvise(block, size, MADV_HUGEPAGE);
-#endif
+    return absl::ResourceExhaustedError(absl::StrCat("cannot map ", RoundUp(bytes, kHugePageBytes),
+                                                     " bytes: ", std::strerror(errno)));
   }
-  return std::shared_ptr<void>(block, [size](void* p) {
-    if (!Kept().Give(p, size)) ::munmap(p, size);
-  });
+  return std::shared_ptr<void>(block, [bytes](void* p) { GiveHugePageBlock(p, bytes); });
 }
 
 }  // namespace
@@ -73,5 +63,22 @@ absl::StatusOr<std::shared_ptr<void>> AllocateFreshMemory(uint64_t bytes) {
 }
 
 uint64_t KeptFreshMemoryBytes() { return Kept().bytes(); }
+
+void* TakeHugePageBlock(uint64_t bytes) {
+  const uint64_t size = RoundUp(std::max<uint64_t>(bytes, 1), kHugePageBytes);
+  if (void* kept = Kept().Take(size)) return kept;
+  void* block = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (block == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  // Advice only: where the kernel has no transparent huge pages the block keeps 4 KiB pages.
+  ::madvise(block, size, MADV_HUGEPAGE);
+#endif
+  return block;
+}
+
+void GiveHugePageBlock(void* block, uint64_t bytes) {
+  const uint64_t size = RoundUp(std::max<uint64_t>(bytes, 1), kHugePageBytes);
+  if (!Kept().Give(block, size)) ::munmap(block, size);
+}
 
 }  // namespace cairn

@@ -42,6 +42,13 @@ absl::StatusOr<std::shared_ptr<void>> AllocateFreshMemory(uint64_t bytes);
 // Bytes of freed huge-page blocks kept for reuse now.
 uint64_t KeptFreshMemoryBytes();
 
+// The blocks behind kHugeWhenLarge, for owners that free by size (utils/large_block_allocator.h):
+// `bytes` rounded up to whole huge pages, a kept block of that size first, else a new advised
+// mapping. Null when the system has no memory.
+void* TakeHugePageBlock(uint64_t bytes);
+// Gives back (to be kept, or unmapped) a block TakeHugePageBlock returned for the same `bytes`.
+void GiveHugePageBlock(void* block, uint64_t bytes);
+
 }  // namespace cairn
 
 #endif  // CAIRN_UTILS_FRESH_MEMORY_H_

@@ -22,6 +22,7 @@
 #include "cairn/utils/checksum.h"
 #include "cairn/utils/filesystem_util.h"
 #include "cairn/utils/json_parse.h"
+#include "cairn/utils/large_block_allocator.h"
 #include "cairn/utils/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -296,7 +297,12 @@ absl::Status StageIndexFile(Filesystem& fs, const std::string& dir, const format
                                             payload_size, " bytes is past protobuf's 2 GiB"));
   }
   const size_t size = kIndexHeaderSize + payload_size;
-  const std::unique_ptr<char[]> contents(new char[size]);
+  struct Release {
+    size_t size;
+    void operator()(char* block) const { LargeBlockAllocator<char>().deallocate(block, size); }
+  };
+  const std::unique_ptr<char, Release> contents(LargeBlockAllocator<char>().allocate(size),
+                                                Release{size});
   char* const payload = contents.get() + kIndexHeaderSize;
   index.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload));
   std::memset(contents.get(), 0, kIndexHeaderSize);

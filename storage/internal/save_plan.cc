@@ -87,7 +87,7 @@ struct PlanItem {
 
 // What planning a run of the tree gathered, in tree order.
 struct Planned {
-  std::vector<ArrayPiece> pieces;
+  LargeVector<ArrayPiece> pieces;
   std::vector<ReplicaClaim> claims;
   bool shuffled = false;  // some array is stored byte-shuffled (format version 2)
 };

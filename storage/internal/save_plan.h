@@ -13,6 +13,7 @@
 #include "cairn/storage/internal/index_file.h"
 #include "cairn/storage/pytree_store.h"
 #include "cairn/storage/shape.h"
+#include "cairn/utils/large_block_allocator.h"
 #include "google/protobuf/arena.h"
 
 namespace cairn {
@@ -64,7 +65,7 @@ struct SavePlan {
   // leaves would otherwise cost several hundred thousand allocations each way.
   google::protobuf::Arena arena{IndexArenaOptions()};
   format::TreeIndex& index = *google::protobuf::Arena::CreateMessage<format::TreeIndex>(&arena);
-  std::vector<ArrayPiece> pieces;  // the pieces this process writes
+  LargeVector<ArrayPiece> pieces;  // the pieces this process writes
   std::vector<ReplicaClaim> replica_claims;
 };
 
