@@ -22,6 +22,7 @@
 #include "cairn/utils/coordinator.h"
 #include "cairn/utils/filesystem.h"
 #include "cairn/utils/filesystem_util.h"
+#include "cairn/utils/fresh_memory.h"
 #include "cairn/utils/internal/collective_outcome.h"
 #include "cairn/utils/status_macros.h"
 #include "cairn/utils/thread_pool.h"
@@ -38,10 +39,6 @@ constexpr uint64_t kGroupBytes = uint64_t{4} << 20;
 constexpr uint64_t kLargeChunk = uint64_t{64} << 10;
 constexpr uint64_t kPageAlignment = 4096;
 constexpr uint64_t kSmallAlignment = 64;
-// Uncompressed chunks of a whole number of huge pages go first, one after the other from offset
-// 0, so each starts on a huge-page boundary: the page cache then holds them in huge pages that a
-// mapped load maps whole, where a chunk straddling the boundaries is mapped 4 KiB at a time.
-constexpr uint64_t kHugePage = uint64_t{2} << 20;
 
 uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
@@ -158,10 +155,14 @@ class DataFileWriter {
     std::vector<ChunkRef> chunks;
   };
 
+  // Uncompressed chunks of a whole number of huge pages go first, one after the other from
+  // offset 0, so each starts on a huge-page boundary: the page cache then holds them in huge
+  // pages that a mapped load maps whole, where a chunk straddling the boundaries is mapped 4 KiB
+  // at a time.
   static bool WholeHugePages(const ChunkRef& chunk) {
     const uint64_t size = StoredSize(chunk);
     return chunk.piece->compression == format::COMPRESSION_NONE && size != 0 &&
-           size % kHugePage == 0;
+           size % kHugePageBytes == 0;
   }
 
   // Places an uncompressed chunk at the end of the fixed part, in a write of its own or packed

@@ -21,6 +21,11 @@ constexpr FreshPages kDefaultPages = FreshPages::kHugeWhenLarge;
 
 uint64_t RoundUp(uint64_t bytes, uint64_t unit) { return (bytes + unit - 1) / unit * unit; }
 
+// What a huge-page block of `bytes` maps, and the size it is kept under.
+uint64_t HugePageBlockSize(uint64_t bytes) {
+  return RoundUp(std::max<uint64_t>(bytes, 1), kHugePageBytes);
+}
+
 absl::StatusOr<std::shared_ptr<void>> HeapBlock(uint64_t bytes) {
   // aligned_alloc needs a size that is a multiple of the alignment, and a non-zero one.
   void* memory = std::aligned_alloc(kAlignment, RoundUp(std::max<uint64_t>(bytes, 1), kAlignment));
@@ -43,8 +48,8 @@ BlockCache& Kept() {
 absl::StatusOr<std::shared_ptr<void>> HugePageBlock(uint64_t bytes) {
   void* block = TakeHugePageBlock(bytes);
   if (block == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot map ", RoundUp(bytes, kHugePageBytes),
-                                                     " bytes: ", std::strerror(errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map ", HugePageBlockSize(bytes), " bytes: ", std::strerror(errno)));
   }
   return std::shared_ptr<void>(block, [bytes](void* p) { GiveHugePageBlock(p, bytes); });
 }
@@ -65,7 +70,7 @@ absl::StatusOr<std::shared_ptr<void>> AllocateFreshMemory(uint64_t bytes) {
 uint64_t KeptFreshMemoryBytes() { return Kept().bytes(); }
 
 void* TakeHugePageBlock(uint64_t bytes) {
-  const uint64_t size = RoundUp(std::max<uint64_t>(bytes, 1), kHugePageBytes);
+  const uint64_t size = HugePageBlockSize(bytes);
   if (void* kept = Kept().Take(size)) return kept;
   void* block = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (block == MAP_FAILED) return nullptr;
@@ -77,7 +82,7 @@ void* TakeHugePageBlock(uint64_t bytes) {
 }
 
 void GiveHugePageBlock(void* block, uint64_t bytes) {
-  const uint64_t size = RoundUp(std::max<uint64_t>(bytes, 1), kHugePageBytes);
+  const uint64_t size = HugePageBlockSize(bytes);
   if (!Kept().Give(block, size)) ::munmap(block, size);
 }
 

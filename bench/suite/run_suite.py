@@ -105,8 +105,9 @@ class Suite:
         (docs/BENCHMARKS.md). Touching and freeing more than the operation will take, just
         before it, gives every library and limit pages the host still backs, as on a machine
         without a hypervisor; without it a row depends on what ran a second before."""
-        if self.args.prime:
-            self.workers["cairn"].call(op="prime", bytes=self.prime_bytes(state_bytes))
+        prime_bytes = self.prime_bytes(state_bytes)
+        if prime_bytes:
+            self.workers["cairn"].call(op="prime", bytes=prime_bytes)
 
     def prime_bytes(self, state_bytes):
         return state_bytes + state_bytes // 4 + (64 << 20) if self.args.prime else 0
